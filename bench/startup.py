@@ -1,0 +1,57 @@
+"""Issue 2: `route --help` and `route explain "hi"` against the floor of importing Typer and Rich.
+
+Goal: each <= 1.6x the floor's median, measured in the same run. Also checks with `python -X importtime`
+that neither command imports a provider SDK.
+
+    python bench/startup.py [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from _common import bench_env, interleaved, report, route_cmd
+
+SDKS = ("anthropic", "openai", "mistralai")
+
+
+def imported_sdks(cmd: list[str], env: dict[str, str]) -> set[str]:
+    """Top-level packages an SDK list that `python -X importtime` shows being imported."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "routecli", *cmd], capture_output=True, text=True, env=env
+    )
+    found = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:"):
+            name = line.rsplit("|", 1)[-1].strip()
+            if name.split(".")[0] in SDKS:
+                found.add(name.split(".")[0])
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    env = bench_env()
+    route = route_cmd()
+    cases = {
+        "floor: python -c 'import typer, rich.console, rich.panel'": (
+            [sys.executable, "-c", "import typer, rich.console, rich.panel"], None),
+        "route --help": ([*route, "--help"], None),
+        'route explain "hi"': ([*route, "explain", "hi"], None),
+    }
+    print(f"startup, {args.runs} interleaved runs each ({' '.join(route)})")
+    ratios = report(interleaved(cases, env, args.runs), next(iter(cases)))
+    for name in ("route --help", 'route explain "hi"'):
+        verdict = "ok" if ratios[name] <= 1.6 else "OVER GOAL"
+        print(f"  goal <= 1.60x: {name}: {ratios[name]:.2f}x {verdict}")
+    for cmd in (["--help"], ["explain", "hi"]):
+        sdks = imported_sdks(cmd, env)
+        print(f"  -X importtime route {' '.join(cmd)}: provider SDKs imported: {sorted(sdks) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""The `route` command line: options, wiring and exit codes. No routing logic lives here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from . import __version__
+from .errors import EXIT_BUG, RouteError
+from .paths import get_paths
+
+app = typer.Typer(
+    name="route",
+    help="Send every prompt to the cheapest LLM able to do it well, and prove it did.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+# ----------------------------------------------------------------------------- shared options
+
+PromptArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="The prompt (instruction). Text on stdin and -f files are attached after it.", show_default=False
+    ),
+]
+FilesOpt = Annotated[
+    list[str] | None,
+    typer.Option("--file", "-f", help="Attach a file ('-' for stdin, globs allowed); repeatable.", show_default=False),
+]
+TaskOpt = Annotated[
+    str | None,
+    typer.Option("--task", "-t", help="Force the task: chat, summarize, code, reasoning, creative, extract, safety."),
+]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Pin a model by its alias (see `route models`).")]
+ProfileOpt = Annotated[
+    str | None, typer.Option("--profile", "-p", help="Routing profile from the policy: cheap, balanced, best, ...")
+]
+ComplexityOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--complexity", "-c", min=1, max=10, help="1-10: low routes to cheap/local models, high to the strongest."
+    ),
+]
+LocalOpt = Annotated[bool, typer.Option("--local", help="Only use local models (Ollama, LM Studio, llama.cpp).")]
+InteractiveOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--interactive/--batch", help="Prefer fast models (default: on when stdin and stdout are a terminal)."
+    ),
+]
+MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens", min=1, help="Maximum output tokens for the reply.")]
+PolicyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--policy", help="A routes.yaml merged over the default (else $ROUTE_POLICY, ./routes.yaml, config dir)."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured too).")]
+SystemOpt = Annotated[str | None, typer.Option("--system", "-s", help="System prompt.")]
+ExactOpt = Annotated[bool, typer.Option("--exact-tokens", help="Always count tokens exactly (loads the tokenizer).")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.", hidden=True)]
+
+
+def _interactive(flag: bool | None) -> bool:
+    if flag is not None:
+        return flag
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (ValueError, OSError):
+        return False
+
+
+def _load(policy_path: str | None):
+    from .policy import load_policy
+
+    paths = get_paths()
+    return load_policy(policy_path, paths.config_dir, paths.cache_dir), paths
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"route {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Send every prompt to the cheapest LLM able to do it well, and prove it did."""
+
+
+@app.command()
+def explain(
+    prompt: PromptArg = None,
+    file: FilesOpt = None,
+    task: TaskOpt = None,
+    model: ModelOpt = None,
+    profile: ProfileOpt = None,
+    complexity: ComplexityOpt = None,
+    local: LocalOpt = False,
+    interactive: InteractiveOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    system: SystemOpt = None,
+    policy: PolicyOpt = None,
+    exact_tokens: ExactOpt = False,
+    json_out: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> None:
+    """Dry run: show which model would take the prompt, the candidates' verdicts, and why. Calls no model."""
+    from .inputs import gather
+    from .planner import make_plan
+    from .render import decision_dict, explain_report, notice, print_json
+    from .router import Options, no_model_error
+
+    loaded_policy, paths = _load(policy)
+    request = gather(prompt, file, system)
+    for line in request.notices:
+        notice(line)
+    options = Options(
+        pinned=model, profile=profile, local_only=local, interactive=_interactive(interactive), max_tokens=max_tokens
+    )
+    plan = make_plan(request, loaded_policy, paths, options, task, complexity, exact_tokens)
+    if json_out:
+        print_json(decision_dict(plan.decision))
+    else:
+        explain_report(plan.decision, no_color)
+    if plan.decision.chosen is None:
+        raise no_model_error(plan.decision)
+
+
+@app.command()
+def models(
+    policy: PolicyOpt = None,
+    json_out: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> None:
+    """The model catalog: prices per million tokens, windows, tiers, and whether each provider's key is set."""
+    from .prices import resolve_prices
+    from .render import models_dict, models_report, print_json
+    from .state import api_key, local_enabled
+
+    loaded_policy, paths = _load(policy)
+    prices = resolve_prices(loaded_policy, paths.price_cache)
+    keys = {name: api_key(p) is not None for name, p in loaded_policy.providers.items()}
+    local = local_enabled(loaded_policy)
+    if json_out:
+        print_json(models_dict(loaded_policy, prices, keys, local))
+    else:
+        models_report(loaded_policy, prices, keys, local, no_color)
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def main() -> None:
+    """Console-script entry: user errors become one line and an exit code; bugs a short notice."""
+    debug = "--debug" in sys.argv or os.environ.get("ROUTE_DEBUG", "") not in ("", "0")
+    try:
+        app()
+    except RouteError as exc:
+        from .render import error_line
+
+        error_line(exc.message)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error worth a traceback.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        finally:
+            sys.exit(141)
+    except Exception as exc:
+        if debug:
+            raise
+        from .render import error_line
+
+        error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        sys.exit(EXIT_BUG)

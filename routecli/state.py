@@ -1,0 +1,57 @@
+"""Gathering the RoutingState the decision needs: keys in the environment, local servers switched on,
+cooldowns on disk, and (once the ledger exists) what has been spent."""
+
+from __future__ import annotations
+
+import os
+import time
+from decimal import Decimal
+
+from . import cooldowns
+from .paths import Paths
+from .policy import Policy, Provider
+from .router import RoutingState
+
+
+def api_key(provider: Provider) -> str | None:
+    if provider.key_env is None:
+        return None
+    value = os.environ.get(provider.key_env, "").strip()
+    return value or None
+
+
+def base_url(provider: Provider) -> str:
+    """`<NAME>_BASE_URL` in the environment wins over the policy's base_url."""
+    return os.environ.get(provider.base_url_env, "").strip() or provider.base_url
+
+
+def local_enabled(policy: Policy) -> frozenset[str]:
+    """Local servers count as available once the user points route at them (or says ROUTE_LOCAL=1)."""
+    switched_on = os.environ.get("ROUTE_LOCAL", "") not in ("", "0")
+    return frozenset(
+        p.name for p in policy.providers.values() if p.local and (switched_on or os.environ.get(p.base_url_env))
+    )
+
+
+def mask(secret: str | None) -> str:
+    """Show enough of a key to recognise it, never enough to use it: sk-…a1b2."""
+    if not secret:
+        return "-"
+    if len(secret) <= 8:
+        return "…" + secret[-2:]
+    prefix = secret[:3] if secret[:3].isalpha() or secret.startswith("sk-") else ""
+    return f"{prefix}…{secret[-4:]}"
+
+
+def gather_state(
+    policy: Policy, paths: Paths, spent_today: Decimal = Decimal(0), spent_month: Decimal = Decimal(0)
+) -> RoutingState:
+    now = time.time()
+    return RoutingState(
+        keys_present={name: api_key(p) is not None for name, p in policy.providers.items()},
+        local_enabled=local_enabled(policy),
+        cooldowns=cooldowns.load(paths.cooldowns, now),
+        spent_today=spent_today,
+        spent_month=spent_month,
+        now=now,
+    )

@@ -1,0 +1,97 @@
+"""Every test runs `route` the way a user would, in its own home, with no keys unless it sets them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+# Variables a developer's shell may carry that would change what route does.
+_SCRUB_PREFIXES = ("ROUTE_",)
+_SCRUB_SUFFIXES = ("_API_KEY", "_BASE_URL")
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture(scope="session")
+def price_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Resolve prices once per session; each test copies the cache instead of importing genai-prices."""
+    home = tmp_path_factory.mktemp("price-home")
+    env = _clean_env(home)
+    subprocess.run([sys.executable, "-m", "routecli", "models", "--json"], env=env, capture_output=True, check=True)
+    return home / "cache" / "prices.json"
+
+
+def _clean_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB_PREFIXES) and not k.endswith(_SCRUB_SUFFIXES)}
+    env["ROUTE_HOME"] = str(home)
+    env["NO_COLOR"] = "1"
+    env["PYTHONPATH"] = str(REPO)
+    env.pop("COLUMNS", None)
+    return env
+
+
+@pytest.fixture
+def home(tmp_path: Path, price_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh ROUTE_HOME for this test, and the process environment scrubbed the same way."""
+    route_home = tmp_path / "home"
+    (route_home / "cache").mkdir(parents=True)
+    if price_cache.exists():
+        shutil.copy(price_cache, route_home / "cache" / "prices.json")
+    for key in list(os.environ):
+        if key.startswith(_SCRUB_PREFIXES) or key.endswith(_SCRUB_SUFFIXES):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("ROUTE_HOME", str(route_home))
+    monkeypatch.chdir(tmp_path)
+    return route_home
+
+
+ALL_KEYS = {
+    "ANTHROPIC_API_KEY": "sk-ant-test-anthropic-0001",
+    "MISTRAL_API_KEY": "test-mistral-0002",
+    "MOONSHOT_API_KEY": "sk-test-moonshot-0003",
+    "OPENAI_API_KEY": "sk-test-openai-0004",
+    "GEMINI_API_KEY": "test-gemini-0005",
+}
+
+
+@pytest.fixture
+def route(home: Path) -> Iterator[Any]:
+    """Run `route ARGS...` in a subprocess: route("explain", "hi", input=..., env={...})."""
+
+    def run(
+        *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> Result:
+        full_env = _clean_env(home)
+        full_env.update(env or {})
+        data = input.encode() if isinstance(input, str) else input
+        proc = subprocess.run(
+            [sys.executable, "-m", "routecli", *args],
+            input=data if data is not None else b"",
+            capture_output=True,
+            env=full_env,
+            timeout=timeout,
+            cwd=home.parent,
+        )
+        return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+
+    yield run
