@@ -26,7 +26,48 @@ PLAIN = (
 def make_text(megabytes: float, seed: int = 1) -> bytes:
     """English-like prose with paragraphs, numbers and a little code: close to real documents."""
     rng = random.Random(seed)
-    words = ["the", "of", "and", "to", "in", "is", "that", "for", "it", "with", "as", "was", "on", "be", "by", "this", "report", "model", "token", "window", "cost", "provider", "ledger", "fallback", "stream", "summary", "chapter", "section", "revenue", "customer", "analysis", "results", "growth", "quarter", "however", "therefore", "although", "meanwhile", "significant", "approximately"]
+    words = [
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "is",
+        "that",
+        "for",
+        "it",
+        "with",
+        "as",
+        "was",
+        "on",
+        "be",
+        "by",
+        "this",
+        "report",
+        "model",
+        "token",
+        "window",
+        "cost",
+        "provider",
+        "ledger",
+        "fallback",
+        "stream",
+        "summary",
+        "chapter",
+        "section",
+        "revenue",
+        "customer",
+        "analysis",
+        "results",
+        "growth",
+        "quarter",
+        "however",
+        "therefore",
+        "although",
+        "meanwhile",
+        "significant",
+        "approximately",
+    ]
     parts, size, target = [], 0, int(megabytes * 1_000_000)
     while size < target:
         sentence = " ".join(rng.choice(words) for _ in range(rng.randint(8, 30))).capitalize()
@@ -43,8 +84,13 @@ def make_text(megabytes: float, seed: int = 1) -> bytes:
 def decision(cmd: list[str], text: bytes, env: dict[str, str]) -> dict:
     proc = subprocess.run(cmd, input=text, capture_output=True, env=env)
     data = json.loads(proc.stdout)
-    return {"chosen": data["chosen"], "eligible": [c["alias"] for c in data["candidates"] if c["eligible"]],
-            "task": data["task"], "tokens": data["tokens"], "exact": data["tokens_exact"]}
+    return {
+        "chosen": data["chosen"],
+        "eligible": [c["alias"] for c in data["candidates"] if c["eligible"]],
+        "task": data["task"],
+        "tokens": data["tokens"],
+        "exact": data["tokens_exact"],
+    }
 
 
 def main() -> None:
@@ -67,8 +113,10 @@ def main() -> None:
     fast = decision([*route, "explain", "--json"], text, env)
     exact = decision([*route, "explain", "--json", "--exact-tokens"], text, env)
     same = fast["chosen"] == exact["chosen"] and fast["eligible"] == exact["eligible"] and fast["task"] == exact["task"]
-    print(f"  bounds-only decision: tokens ~{fast['tokens']:,} (exact={fast['exact']}); "
-          f"exact count: {exact['tokens']:,}; same decision: {same}")
+    print(
+        f"  bounds-only decision: tokens ~{fast['tokens']:,} (exact={fast['exact']}); "
+        f"exact count: {exact['tokens']:,}; same decision: {same}"
+    )
 
 
 if __name__ == "__main__":
