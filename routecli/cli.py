@@ -163,6 +163,103 @@ def models(
         models_report(loaded_policy, prices, keys, local, no_color)
 
 
+NoStreamOpt = Annotated[bool, typer.Option("--no-stream", help="Wait for the whole reply, then print it.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No notices on stderr (errors still show).")]
+UsageFlag = Annotated[bool, typer.Option("--usage", "-u", help="After the reply, a usage and cost line on stderr.")]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show the routing panel even when not on a terminal.")
+]
+
+
+def _call(
+    command: str,
+    prompt: str | None,
+    file: list[str] | None,
+    task: str | None,
+    model: str | None,
+    profile: str | None,
+    complexity: int | None,
+    local: bool,
+    interactive: bool | None,
+    max_tokens: int | None,
+    system: str | None,
+    policy: str | None,
+    no_stream: bool,
+    json_out: bool,
+    quiet: bool,
+    usage: bool,
+    verbose: bool,
+    no_color: bool,
+) -> None:
+    from .inputs import as_summary, gather
+    from .router import Options
+    from .run import Display, run_request
+
+    loaded_policy, paths = _load(policy)
+    request = gather(prompt, file, system)
+    if command == "summarize":
+        request = as_summary(request)
+    options = Options(
+        pinned=model, profile=profile, local_only=local, interactive=_interactive(interactive), max_tokens=max_tokens
+    )
+    display = Display(
+        stream=not no_stream, json=json_out, quiet=quiet, usage=usage, verbose=verbose,
+        no_color=no_color or bool(os.environ.get("NO_COLOR")),
+    )
+    code = run_request(request, loaded_policy, paths, options, display, task, complexity, command)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def ask(
+    prompt: PromptArg = None,
+    file: FilesOpt = None,
+    task: TaskOpt = None,
+    model: ModelOpt = None,
+    profile: ProfileOpt = None,
+    complexity: ComplexityOpt = None,
+    local: LocalOpt = False,
+    interactive: InteractiveOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    system: SystemOpt = None,
+    policy: PolicyOpt = None,
+    no_stream: NoStreamOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    usage: UsageFlag = False,
+    verbose: VerboseOpt = False,
+    no_color: NoColorOpt = False,
+) -> None:
+    """Ask the cheapest capable model; the reply streams to stdout, everything else to stderr."""
+    _call("ask", prompt, file, task, model, profile, complexity, local, interactive, max_tokens, system,
+          policy, no_stream, json_out, quiet, usage, verbose, no_color)
+
+
+@app.command()
+def summarize(
+    prompt: PromptArg = None,
+    file: FilesOpt = None,
+    model: ModelOpt = None,
+    profile: ProfileOpt = None,
+    complexity: ComplexityOpt = None,
+    local: LocalOpt = False,
+    interactive: InteractiveOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    system: SystemOpt = None,
+    policy: PolicyOpt = None,
+    no_stream: NoStreamOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    usage: UsageFlag = False,
+    verbose: VerboseOpt = False,
+    no_color: NoColorOpt = False,
+) -> None:
+    """Summarize text from stdin, -f files, or the argument (`cat big.txt | route summarize`)."""
+    _call("summarize", prompt, file, "summarize", model, profile, complexity, local, interactive, max_tokens,
+          system, policy, no_stream, json_out, quiet, usage, verbose, no_color)
+
+
 # ----------------------------------------------------------------------------- entry point
 
 

@@ -148,3 +148,14 @@ def gather(
     if not instruction.strip() and not attachments:
         raise InputError("empty prompt: give text as an argument, on stdin, or with -f FILE")
     return Request(instruction, tuple(attachments), system, tuple(notices))
+
+
+def as_summary(request: Request) -> Request:
+    """`route summarize`: attached text is what to summarize (the argument, if any, says how);
+    with nothing attached, the argument itself is the text."""
+    if request.attachments:
+        how = request.instruction.strip()
+        instruction = "Summarize the following." + (f" {how}" if how else "")
+    else:
+        instruction = "Summarize the following text.\n\n" + request.instruction
+    return Request(instruction, request.attachments, request.system, request.notices)

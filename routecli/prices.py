@@ -17,6 +17,7 @@ from pathlib import Path
 from .policy import Model, Policy
 
 MILLION = Decimal(1_000_000)
+CACHE_FORMAT = 2  # bump when the cached entries change shape
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Price:
     input_tiers: tuple[tuple[int, Decimal], ...] = ()
     output_tiers: tuple[tuple[int, Decimal], ...] = ()
     cached_tiers: tuple[tuple[int, Decimal], ...] = ()
+    cache_write: Decimal | None = None  # Anthropic-style cache writes; None: billed as plain input
 
     def rates(self, input_tokens: int) -> tuple[Decimal, Decimal, Decimal]:
         """The (input, output, cached-input) rates that apply to a request of this size."""
@@ -48,11 +50,18 @@ class Price:
             pick(cached_base, self.cached_tiers),
         )
 
-    def cost(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> Decimal:
-        """Exact cost in USD. `input_tokens` counts every prompt token, cached ones included."""
+    def cost(
+        self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0, cache_write_tokens: int = 0
+    ) -> Decimal:
+        """Exact cost in USD. `input_tokens` counts every prompt token, cache reads and writes included."""
         in_rate, out_rate, cached_rate = self.rates(input_tokens)
-        uncached = max(input_tokens - cached_input_tokens, 0)
-        return (uncached * in_rate + cached_input_tokens * cached_rate + output_tokens * out_rate) / MILLION
+        write_rate = self.cache_write if self.cache_write is not None else in_rate
+        plain = max(input_tokens - cached_input_tokens - cache_write_tokens, 0)
+        total = (
+            plain * in_rate + cached_input_tokens * cached_rate + cache_write_tokens * write_rate
+            + output_tokens * out_rate
+        )
+        return total / MILLION
 
 
 PriceTable = dict[str, Price | None]  # alias -> price, None when no source knows it ("unpriced")
@@ -134,7 +143,7 @@ def _load_cache(path: Path, version: str | None) -> dict[str, dict[str, object] 
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict) or data.get("genai_prices") != version:
+    if not isinstance(data, dict) or data.get("genai_prices") != version or data.get("format") != CACHE_FORMAT:
         return {}
     entries = data.get("models")
     return entries if isinstance(entries, dict) else {}
@@ -145,7 +154,8 @@ def _save_cache(path: Path, version: str | None, entries: dict[str, dict[str, ob
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"genai_prices": version, "models": entries}), encoding="utf-8")
+        payload = {"format": CACHE_FORMAT, "genai_prices": version, "models": entries}
+        tmp.write_text(json.dumps(payload), encoding="utf-8")
         os.replace(tmp, path)
     except OSError:
         pass

@@ -231,3 +231,38 @@ def error_line(message: str) -> None:
 def notice(message: str) -> None:
     sys.stderr.write(f"route: {message}\n")
     sys.stderr.flush()
+
+
+def show_panel(decision: Decision, no_color: bool = False) -> None:
+    """The chosen model, the reason and the estimated cost, on stderr, before the reply streams."""
+    from rich.panel import Panel
+
+    chosen = decision.verdict(decision.chosen) if decision.chosen else None
+    if chosen is None:
+        return
+    fallbacks = " → ".join(decision.chain[1:]) or "none"
+    body = (
+        f"[bold]{chosen.alias}[/] ({chosen.provider} {chosen.model_id}) · task {decision.task}"
+        f" · ~{decision.tokens.value:,} tokens in · est. {money(chosen.estimated_cost)}\n"
+        f"{decision.reason}\n[dim]fallbacks: {fallbacks}"
+        + (" · reply validated before it is shown" if decision.validate else "")
+        + "[/]"
+    )
+    console(sys.stderr, no_color).print(Panel(body, title="route", title_align="left", expand=False))
+
+
+def usage_line(outcome: Any) -> str:
+    """One line after the reply: model, tokens, cost, time, and how many attempts it took."""
+    final = outcome.final
+    if final is None:
+        return "route: no reply"
+    tokens = f"{final.input_tokens or 0:,} in / {final.output_tokens or 0:,} out"
+    if final.cached_input_tokens:
+        tokens += f" ({final.cached_input_tokens:,} cached)"
+    if final.usage_estimated:
+        tokens += " (estimated)"
+    total = outcome.cost_usd
+    cost = money(total, 6) if total is not None else "unpriced"
+    extra = f" · {len(outcome.attempts)} attempts" if len(outcome.attempts) > 1 else ""
+    took = f" · {final.total_s:.1f}s" if final.total_s is not None else ""
+    return f"route: {final.alias} · {tokens} · {cost}{took}{extra}"

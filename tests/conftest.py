@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["fakeprovider"]  # the `fake_provider` fixture: every wire protocol on 127.0.0.1
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -95,3 +97,13 @@ def route(home: Path) -> Iterator[Any]:
         return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
 
     yield run
+
+
+def provider_env(fake: Any, local: bool = False, **overrides: str) -> dict[str, str]:
+    """Keys for every provider and every base URL pointed at the fake (Ollama's only with local=True,
+    since pointing route at a local server switches it on)."""
+    env = dict(ALL_KEYS)
+    for name in ("anthropic", "openai", "moonshot", "gemini", "mistral") + (("ollama",) if local else ()):
+        env[f"{name.upper()}_BASE_URL"] = fake.base_url(name)
+    env.update(overrides)
+    return env

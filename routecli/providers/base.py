@@ -122,6 +122,8 @@ _CONTEXT_MARKERS = (
     "too large for model",  # Mistral: "Prompt contains N tokens ..., too large for model with ..."
 )
 _AUTH_MARKERS = ("api_key_invalid", "api key not valid")  # Gemini answers a bad key with 400
+# An account that cannot pay is unusable until its owner acts, like a bad key: no retry, no cooldown helps.
+_BILLING_MARKERS = ("insufficient_quota", "credit balance is too low")  # OpenAI's 429, Anthropic's 400
 _NOT_FOUND_MARKERS = ("model_not_found", "not_found_error", "invalid_model")  # Mistral: 400 invalid_model
 _MAX_MESSAGE = 300
 
@@ -129,6 +131,8 @@ _MAX_MESSAGE = 300
 def classify_status(status: int, text: str) -> ErrorKind:
     """The kind of an HTTP error answer; `text` is the raw body, searched for the provider's error type."""
     low = text.lower()
+    if status == 402 or any(marker in low for marker in _BILLING_MARKERS):
+        return ErrorKind.AUTH
     if status == 429:
         return ErrorKind.RATE_LIMITED
     if status == 529 or "overloaded_error" in low or (status == 503 and "overloaded" in low):

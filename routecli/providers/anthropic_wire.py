@@ -1,0 +1,160 @@
+"""The Anthropic Messages wire, through the `anthropic` SDK (which runs on httpx2).
+
+Usage arrives in two halves: input (and cache) tokens in `message_start`, output tokens in `message_delta`.
+The SDK turns an in-stream `event: error` into an APIStatusError carrying the 200 of the stream, and passes
+network errors raised while the stream is read through unwrapped (raw httpx2 errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from routecli.providers import NO_KEY, Emit, Watch, http_client, run_guarded, transport_error
+from routecli.providers.base import (
+    ChatRequest,
+    Endpoint,
+    ErrorKind,
+    Event,
+    ProviderError,
+    StreamEnd,
+    TextDelta,
+    Timeouts,
+    UsageReport,
+    http_error,
+    stream_error,
+)
+
+_STOP_REASONS = {
+    "end_turn": "end",
+    "stop_sequence": "end",
+    "max_tokens": "max_tokens",
+    "model_context_window_exceeded": "max_tokens",
+    "refusal": "content_filter",
+}
+
+
+def open_stream(endpoint: Endpoint, request: ChatRequest, timeouts: Timeouts) -> Iterator[Event]:
+    import anthropic  # here, not at module level: it costs 1-2 s and only this call needs it
+
+    def produce(watch: Watch, emit: Emit) -> None:
+        client = anthropic.Anthropic(
+            api_key=endpoint.api_key or NO_KEY,
+            base_url=endpoint.base_url,
+            max_retries=0,  # one call is one attempt; execute decides about retries
+            http_client=http_client(timeouts, watch),
+        )
+        try:
+            if request.stream:
+                _read_stream(client.messages.create(**_params(request), stream=True), emit)
+            else:
+                _read_message(client.messages.create(**_params(request)), emit)
+        finally:
+            client.close()
+
+    def classify(error: BaseException, responded: bool) -> ProviderError | None:
+        return _classify(anthropic, error, responded)
+
+    yield from run_guarded(produce, classify, timeouts, secret=endpoint.api_key, name=endpoint.provider)
+
+
+def _params(request: ChatRequest) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "model": request.model_id,
+        "max_tokens": request.max_tokens,
+        "messages": [{"role": "user", "content": request.prompt}],
+    }
+    if request.system:
+        params["system"] = request.system
+    return params
+
+
+@dataclass
+class _Tally:
+    """What the stream has told us so far about usage and the end."""
+
+    model_id: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached: int | None = None
+    cache_write: int | None = None
+    reasoning: int | None = None
+    stop_reason: str | None = None
+    stopped: bool = False
+
+    def add_usage(self, usage: Any) -> None:
+        """message_start and message_delta both carry usage; the later, non-null value wins."""
+        self.input_tokens = _first(getattr(usage, "input_tokens", None), self.input_tokens)
+        self.output_tokens = _first(getattr(usage, "output_tokens", None), self.output_tokens)
+        self.cached = _first(getattr(usage, "cache_read_input_tokens", None), self.cached)
+        self.cache_write = _first(getattr(usage, "cache_creation_input_tokens", None), self.cache_write)
+        details = getattr(usage, "output_tokens_details", None)
+        self.reasoning = _first(getattr(details, "thinking_tokens", None), self.reasoning)
+
+    def events(self) -> list[Event]:
+        usage = UsageReport(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cached_input_tokens=self.cached,
+            reasoning_tokens=self.reasoning,
+            model_id=self.model_id,
+            cache_write_tokens=self.cache_write,
+        )
+        end = StreamEnd(_STOP_REASONS.get(self.stop_reason or "", "other"), self.stop_reason)
+        return [usage, end]
+
+
+def _first(new: int | None, old: int | None) -> int | None:
+    return new if new is not None else old
+
+
+def _read_stream(stream: Any, emit: Emit) -> None:
+    tally = _Tally()
+    with stream:
+        for event in stream:
+            kind = event.type
+            if kind == "content_block_delta" and event.delta.type == "text_delta":
+                emit(TextDelta(event.delta.text))
+                continue
+            if kind == "message_start":
+                tally.model_id = event.message.model
+                tally.add_usage(event.message.usage)
+            elif kind == "message_delta":
+                tally.stop_reason = event.delta.stop_reason
+                tally.add_usage(event.usage)
+            elif kind == "message_stop":
+                tally.stopped = True
+            emit(None)  # a chunk without text still shows the stream is alive
+    if not tally.stopped:  # the body ended cleanly but the message never did
+        raise ProviderError(ErrorKind.STREAM_BROKEN, "stream ended before message_stop")
+    for event in tally.events():
+        emit(event)
+
+
+def _read_message(message: Any, emit: Emit) -> None:
+    text = "".join(block.text for block in message.content if block.type == "text")
+    tally = _Tally(model_id=message.model, stop_reason=message.stop_reason)
+    tally.add_usage(message.usage)
+    emit(TextDelta(text))
+    for event in tally.events():
+        emit(event)
+
+
+def _classify(sdk: Any, error: BaseException, responded: bool) -> ProviderError | None:
+    if isinstance(error, ProviderError):
+        return error
+    if isinstance(error, sdk.APIStatusError):
+        if error.status_code < 400:  # an `event: error` inside a 200 stream
+            return stream_error(error.body)
+        return http_error(error.status_code, error.body, error.response.headers)
+    if isinstance(error, sdk.APIConnectionError):  # raised before any response; the cause says what
+        return transport_error(error.__cause__ or error, responded) or ProviderError(
+            ErrorKind.TIMEOUT if isinstance(error, sdk.APITimeoutError) else ErrorKind.CONNECT, error.message
+        )
+    if isinstance(error, sdk.CredentialsError):
+        return ProviderError(ErrorKind.AUTH, str(error))
+    if isinstance(error, sdk.AnthropicError):
+        kind = ErrorKind.STREAM_BROKEN if responded else ErrorKind.BAD_REQUEST
+        return ProviderError(kind, f"{type(error).__name__}: {error}")
+    return transport_error(error, responded)  # raw httpx2 errors and bad JSON while streaming

@@ -1,0 +1,160 @@
+"""`route ask` and `route summarize`: plan, show the panel, execute, print the reply, report usage.
+
+stdout carries the reply and nothing else; the panel, notices and the usage line go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import EXIT_INTERRUPTED, ProviderFailure
+from .execute import Attempt, CallSettings, Executor, Interrupted, Outcome, OutputClosed
+from .inputs import Request
+from .paths import Paths
+from .planner import Plan, make_plan
+from .policy import Policy
+from .router import Options, no_model_error
+
+EXIT_PIPE_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
+
+
+@dataclass(frozen=True)
+class Display:
+    stream: bool = True  # --no-stream turns it off
+    json: bool = False
+    quiet: bool = False  # no notices
+    usage: bool = False  # -u: a usage line after the reply
+    verbose: bool = False  # the panel even when stderr is not a terminal
+    no_color: bool = False
+
+
+class TerminalOutput:
+    """Reply text to stdout as it arrives; notices to stderr."""
+
+    def __init__(self, display: Display) -> None:
+        self.display = display
+        self.wrote = False
+        self.ends_with_newline = True
+
+    def emit(self, text: str) -> None:
+        if not text:
+            return
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise OutputClosed from None
+        self.wrote = True
+        self.ends_with_newline = text.endswith("\n")
+
+    def notice(self, message: str) -> None:
+        if self.display.quiet:
+            return
+        if self.wrote and not self.ends_with_newline and sys.stderr.isatty() and sys.stdout.isatty():
+            sys.stderr.write("\n")  # do not glue the notice to a half-written line on the same screen
+        sys.stderr.write(f"route: {message}\n")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        """End the reply with a newline on a terminal, so the prompt does not follow it on the line."""
+        if self.wrote and not self.ends_with_newline and sys.stdout.isatty():
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (ValueError, OSError):
+        return False
+
+
+def run_request(
+    request: Request,
+    policy: Policy,
+    paths: Paths,
+    options: Options,
+    display: Display,
+    task: str | None,
+    complexity: int | None,
+    command: str,
+) -> int:
+    from .render import print_json, show_panel, usage_line
+
+    plan = make_plan(request, policy, paths, options, task, complexity)
+    decision = plan.decision
+    output = TerminalOutput(display)
+    for line in request.notices:
+        output.notice(line)
+    if decision.chosen is None:
+        raise no_model_error(decision)
+    if display.verbose or (_stderr_is_terminal() and not display.quiet and not display.json):
+        show_panel(decision, display.no_color)
+    held_back = display.json or not display.stream or decision.validate
+    call = CallSettings(
+        system=request.system,
+        prompt=request.prompt(),
+        stream_to_output=not held_back,
+        use_streaming_api=display.stream,
+        validate=decision.validate,
+    )
+    attempts: list[Attempt] = []
+    executor = Executor(policy, plan.prices, paths, output, on_attempt=attempts.append)
+    try:
+        outcome = executor.run(decision, options, call)
+    except Interrupted as stop:
+        if display.json:
+            print_json(result_dict(plan, stop.outcome, command, error="interrupted"))
+        elif not stop.closed:
+            output.finish()
+            output.notice("interrupted; the partial reply above is kept")
+        return EXIT_PIPE_CLOSED if stop.closed else EXIT_INTERRUPTED
+    except ProviderFailure as failure:
+        # The one-line error and exit code come from cli.main; with --json the details go to stdout too.
+        if display.json:
+            print_json(result_dict(plan, Outcome(text="", attempts=attempts), command, error=failure.message))
+        output.finish()
+        raise
+    if display.json:
+        print_json(result_dict(plan, outcome, command))
+    else:
+        if held_back:
+            try:
+                output.emit(outcome.text)
+            except OutputClosed:
+                return EXIT_PIPE_CLOSED
+        output.finish()
+        if display.usage or display.verbose:
+            sys.stderr.write(usage_line(outcome) + "\n")
+    return 0
+
+
+def result_dict(plan: Plan, outcome: Outcome, command: str, error: str | None = None) -> dict[str, Any]:
+    """The `--json` shape of `route ask` / `route summarize`."""
+    final = outcome.final
+    cost = outcome.cost_usd
+    return {
+        "command": command,
+        "reply": outcome.text,
+        "ok": error is None,
+        "error": error,
+        "task": plan.decision.task,
+        "reason": plan.decision.reason,
+        "model": None if final is None else {
+            "alias": final.alias,
+            "provider": final.provider,
+            "model_id": final.model_id,
+            "reported_model_id": final.reported_model_id,
+        },
+        "usage": None if final is None else {
+            "input_tokens": final.input_tokens,
+            "output_tokens": final.output_tokens,
+            "cached_input_tokens": final.cached_input_tokens,
+            "reasoning_tokens": final.reasoning_tokens,
+            "estimated": final.usage_estimated,
+        },
+        "cost_usd": None if cost is None else float(cost),
+        "attempts": [a.as_dict() for a in outcome.attempts],
+    }
