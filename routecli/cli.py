@@ -117,10 +117,13 @@ def explain(
     system: SystemOpt = None,
     policy: PolicyOpt = None,
     exact_tokens: ExactOpt = False,
+    max_cost: MaxCostOpt = None,
     json_out: JsonOpt = False,
     no_color: NoColorOpt = False,
 ) -> None:
     """Dry run: show which model would take the prompt, the candidates' verdicts, and why. Calls no model."""
+    from decimal import Decimal
+
     from .inputs import gather
     from .planner import make_plan
     from .render import decision_dict, explain_report, notice, print_json
@@ -131,7 +134,12 @@ def explain(
     for line in request.notices:
         notice(line)
     options = Options(
-        pinned=model, profile=profile, local_only=local, interactive=_interactive(interactive), max_tokens=max_tokens
+        pinned=model,
+        profile=profile,
+        local_only=local,
+        interactive=_interactive(interactive),
+        max_tokens=max_tokens,
+        request_budget=None if max_cost is None else Decimal(str(max_cost)),
     )
     plan = make_plan(request, loaded_policy, paths, options, task, complexity, exact_tokens)
     if json_out:
@@ -166,6 +174,12 @@ def models(
 NoStreamOpt = Annotated[bool, typer.Option("--no-stream", help="Wait for the whole reply, then print it.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No notices on stderr (errors still show).")]
 UsageFlag = Annotated[bool, typer.Option("--usage", "-u", help="After the reply, a usage and cost line on stderr.")]
+LogPromptsOpt = Annotated[
+    bool, typer.Option("--log-prompts", help="Store the prompt text in the ledger (off unless the policy says so).")
+]
+MaxCostOpt = Annotated[
+    float | None, typer.Option("--max-cost", min=0.0, help="Refuse or downgrade if one call could cost more (USD).")
+]
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show the routing panel even when not on a terminal.")
 ]
@@ -190,7 +204,11 @@ def _call(
     usage: bool,
     verbose: bool,
     no_color: bool,
+    log_prompts: bool,
+    max_cost: float | None,
 ) -> None:
+    from decimal import Decimal
+
     from .inputs import as_summary, gather
     from .router import Options
     from .run import Display, run_request
@@ -200,11 +218,21 @@ def _call(
     if command == "summarize":
         request = as_summary(request)
     options = Options(
-        pinned=model, profile=profile, local_only=local, interactive=_interactive(interactive), max_tokens=max_tokens
+        pinned=model,
+        profile=profile,
+        local_only=local,
+        interactive=_interactive(interactive),
+        max_tokens=max_tokens,
+        request_budget=None if max_cost is None else Decimal(str(max_cost)),
     )
     display = Display(
-        stream=not no_stream, json=json_out, quiet=quiet, usage=usage, verbose=verbose,
+        stream=not no_stream,
+        json=json_out,
+        quiet=quiet,
+        usage=usage,
+        verbose=verbose,
         no_color=no_color or bool(os.environ.get("NO_COLOR")),
+        log_prompts=log_prompts or loaded_policy.log_prompts,
     )
     code = run_request(request, loaded_policy, paths, options, display, task, complexity, command)
     if code:
@@ -230,10 +258,32 @@ def ask(
     usage: UsageFlag = False,
     verbose: VerboseOpt = False,
     no_color: NoColorOpt = False,
+    log_prompts: LogPromptsOpt = False,
+    max_cost: MaxCostOpt = None,
 ) -> None:
     """Ask the cheapest capable model; the reply streams to stdout, everything else to stderr."""
-    _call("ask", prompt, file, task, model, profile, complexity, local, interactive, max_tokens, system,
-          policy, no_stream, json_out, quiet, usage, verbose, no_color)
+    _call(
+        "ask",
+        prompt,
+        file,
+        task,
+        model,
+        profile,
+        complexity,
+        local,
+        interactive,
+        max_tokens,
+        system,
+        policy,
+        no_stream,
+        json_out,
+        quiet,
+        usage,
+        verbose,
+        no_color,
+        log_prompts,
+        max_cost,
+    )
 
 
 @app.command()
@@ -254,10 +304,126 @@ def summarize(
     usage: UsageFlag = False,
     verbose: VerboseOpt = False,
     no_color: NoColorOpt = False,
+    log_prompts: LogPromptsOpt = False,
+    max_cost: MaxCostOpt = None,
 ) -> None:
     """Summarize text from stdin, -f files, or the argument (`cat big.txt | route summarize`)."""
-    _call("summarize", prompt, file, "summarize", model, profile, complexity, local, interactive, max_tokens,
-          system, policy, no_stream, json_out, quiet, usage, verbose, no_color)
+    _call(
+        "summarize",
+        prompt,
+        file,
+        "summarize",
+        model,
+        profile,
+        complexity,
+        local,
+        interactive,
+        max_tokens,
+        system,
+        policy,
+        no_stream,
+        json_out,
+        quiet,
+        usage,
+        verbose,
+        no_color,
+        log_prompts,
+        max_cost,
+    )
+
+
+SinceOpt = Annotated[str | None, typer.Option("--since", help="From this time: 7d, 24h, 2w, today, 2026-11-01.")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Up to this time (a bare date includes that day).")]
+
+
+@app.command()
+def costs(
+    by: Annotated[
+        list[str] | None,
+        typer.Option("--by", help="Group by day, model, provider, task, profile, status or command; repeatable."),
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    vs: Annotated[
+        str | None, typer.Option("--vs", help="Price the same usage at this model's rates: the saving.")
+    ] = None,
+    csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    policy: PolicyOpt = None,
+    json_out: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> None:
+    """Spending from the local ledger: calls, failures, tokens and cost, grouped, and what routing saved."""
+    from .render import print_json
+    from .report_view import costs_csv, costs_table
+    from .reports import cost_report, parse_when
+
+    paths = get_paths()
+    groups = [part.strip() for item in by or [] for part in item.split(",") if part.strip()]
+    baseline = None
+    if vs:
+        from .prices import resolve_prices
+
+        loaded_policy, paths = _load(policy)
+        loaded_policy.model(vs)  # unknown alias: a usage error
+        baseline = (vs, resolve_prices(loaded_policy, paths.price_cache).get(vs))
+    report = cost_report(
+        paths.ledger,
+        groups,
+        parse_when(since) if since else None,
+        parse_when(until, end=True) if until else None,
+        baseline,
+    )
+    if json_out:
+        print_json(report.as_dict())
+    elif csv_out:
+        costs_csv(report)
+    else:
+        costs_table(report, no_color)
+
+
+@app.command()
+def stats(
+    since: Annotated[str, typer.Option("--since", help="From this time: 7d, 30d, today, a date.")] = "30d",
+    json_out: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> None:
+    """Reliability and speed per model and provider: success, fallbacks, latency p50/p95, and advice."""
+    from .render import print_json
+    from .report_view import stats_table
+    from .reports import parse_when, stats_report
+
+    report = stats_report(get_paths().ledger, parse_when(since))
+    if json_out:
+        print_json(report.as_dict())
+    else:
+        stats_table(report, no_color)
+
+
+@app.command()
+def paths(policy: PolicyOpt = None, json_out: JsonOpt = False) -> None:
+    """Where route keeps its policy, ledger, cooldowns and caches (ROUTE_HOME moves them all)."""
+    from .ledger import pending_path
+    from .policy import default_policy_path, user_policy_path
+    from .render import print_json
+    from .report_view import paths_report
+
+    where = get_paths()
+    user = user_policy_path(policy, where.config_dir)
+    ledger = where.ledger
+    info = {
+        "default_policy": str(default_policy_path()),
+        "user_policy": str(user) if user else f"(none; would be read from {where.user_policy})",
+        "config_dir": str(where.config_dir),
+        "ledger": str(ledger) + (f" ({ledger.stat().st_size:,} bytes)" if ledger.exists() else " (not created yet)"),
+        "ledger_pending": str(pending_path(ledger)) + ("" if pending_path(ledger).exists() else " (none)"),
+        "cooldowns": str(where.cooldowns),
+        "cache_dir": str(where.cache_dir),
+        "route_home": os.environ.get("ROUTE_HOME") or "(unset: platform directories)",
+    }
+    if json_out:
+        print_json(info)
+    else:
+        paths_report(info)
 
 
 # ----------------------------------------------------------------------------- entry point

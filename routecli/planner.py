@@ -26,6 +26,7 @@ class Plan:
     prices: PriceTable
     state: RoutingState
     options: Options
+    paths: Paths
 
 
 def make_plan(
@@ -36,9 +37,11 @@ def make_plan(
     task: str | None = None,
     complexity: int | None = None,
     exact_tokens: bool = False,
-    spent: tuple[Decimal, Decimal] = (Decimal(0), Decimal(0)),
+    spent: tuple[Decimal, Decimal] | None = None,
 ) -> Plan:
     prices = resolve_prices(policy, paths.price_cache)
+    if spent is None:
+        spent = _spent(policy, paths)
     state = gather_state(policy, paths, *spent)
     prompt = request.prompt()
     if request.system:
@@ -48,4 +51,13 @@ def make_plan(
     task_choice = classify(policy, request.instruction, request.attached_text, tokens.value, task)
     level = estimate_complexity(policy, request.instruction, request.attached_text, tokens.value, complexity)
     decision = decide(policy, prices, state, options, task_choice, level, tokens)
-    return Plan(request, decision, prices, state, options)
+    return Plan(request, decision, prices, state, options, paths)
+
+
+def _spent(policy: Policy, paths: Paths) -> tuple[Decimal, Decimal]:
+    """Today's and this month's spend, read from the ledger only when a budget needs them."""
+    if policy.budgets.per_day is None and policy.budgets.per_month is None:
+        return Decimal(0), Decimal(0)
+    from .ledger import spent
+
+    return spent(paths.ledger)

@@ -163,6 +163,7 @@ class Policy:
     escalation: tuple[Escalation, ...]
     profiles: dict[str, Profile]
     budgets: Budgets
+    log_prompts: bool = False
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def model(self, alias: str) -> Model:
@@ -209,7 +210,7 @@ def user_policy_path(explicit: str | None, config_dir: Path) -> Path | None:
 _TIMEOUTS = {"connect": "num", "first_token": "num", "idle": "num"}
 _SCHEMA: dict[str, Any] = {
     "version": "int+",
-    "defaults": {"profile": "str", "max_output_tokens": "int+", "timeouts": _TIMEOUTS},
+    "defaults": {"profile": "str", "max_output_tokens": "int+", "timeouts": _TIMEOUTS, "log_prompts": "bool"},
     "providers": (
         "map",
         {
@@ -602,6 +603,7 @@ def build_policy(raw: LineDict, sources: tuple[str, ...]) -> Policy:
         escalation=levels,
         profiles=profiles,
         budgets=_budgets(raw.get("budgets") or empty),
+        log_prompts=bool(defaults.get("log_prompts", False)),
         raw=raw,
     )
 

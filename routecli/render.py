@@ -17,11 +17,14 @@ from .prices import PriceTable
 from .router import Decision, Verdict
 
 
-def money(value: Decimal | None, digits: int = 4) -> str:
+def money(value: Decimal | None, digits: int | None = None) -> str:
+    """Dollars, with enough decimals that small amounts do not read as $0.0000."""
     if value is None:
         return "unpriced"
     if value == 0:
         return "$0"
+    if digits is None:
+        digits = 2 if abs(value) >= 100 else 4 if abs(value) >= Decimal("0.01") else 6
     return f"${value:.{digits}f}"
 
 

@@ -28,6 +28,7 @@ class Display:
     usage: bool = False  # -u: a usage line after the reply
     verbose: bool = False  # the panel even when stderr is not a terminal
     no_color: bool = False
+    log_prompts: bool = False  # store the prompt text in the ledger (off by default)
 
 
 class TerminalOutput:
@@ -110,13 +111,16 @@ def run_request(
         elif not stop.closed:
             output.finish()
             output.notice("interrupted; the partial reply above is kept")
+        _record(plan, attempts, command, display, output, keep_going=True)
         return EXIT_PIPE_CLOSED if stop.closed else EXIT_INTERRUPTED
     except ProviderFailure as failure:
         # The one-line error and exit code come from cli.main; with --json the details go to stdout too.
         if display.json:
             print_json(result_dict(plan, Outcome(text="", attempts=attempts), command, error=failure.message))
         output.finish()
+        _record(plan, attempts, command, display, output, keep_going=True)
         raise
+    code = 0
     if display.json:
         print_json(result_dict(plan, outcome, command))
     else:
@@ -124,11 +128,34 @@ def run_request(
             try:
                 output.emit(outcome.text)
             except OutputClosed:
-                return EXIT_PIPE_CLOSED
+                code = EXIT_PIPE_CLOSED
         output.finish()
-        if display.usage or display.verbose:
+        if (display.usage or display.verbose) and not code:
             sys.stderr.write(usage_line(outcome) + "\n")
-    return 0
+    _record(plan, attempts, command, display, output)  # after the reply: never delays it
+    return code
+
+
+def _record(
+    plan: Plan,
+    attempts: list[Attempt],
+    command: str,
+    display: Display,
+    output: TerminalOutput,
+    keep_going: bool = False,
+) -> None:
+    """Write the attempts to the ledger, after the reply is out. A failure raises LedgerError (exit 8),
+    or, when another error is already on its way out (`keep_going`), becomes a notice."""
+    from .errors import LedgerError
+    from .ledger import record
+    from .record import rows_for
+
+    try:
+        record(plan.paths.ledger, rows_for(plan, attempts, command, display.log_prompts))
+    except LedgerError as error:
+        if not keep_going:
+            raise
+        output.notice(f"error: {error.message}")
 
 
 def result_dict(plan: Plan, outcome: Outcome, command: str, error: str | None = None) -> dict[str, Any]:
