@@ -179,7 +179,7 @@ def _check(
                 reasons.append(f"above {_fmt_tokens(level.above_tokens)} tokens tier {level.min_tier}+ is required")
     cap = profile.max_cost_per_request
     if role != "pinned" and estimated is not None and cap is not None and estimated > cap:
-        reasons.append(f"estimated ${estimated:.4f} over the {profile.name} profile's ${cap} per request")
+        reasons.append(f"estimated ${estimated:.4f} over the {profile.name} profile's ${cap:.2f} per request")
     reasons += _budget_reasons(policy, state, options, worst)
     return reasons
 
@@ -191,11 +191,13 @@ def _budget_reasons(policy: Policy, state: RoutingState, options: Options, worst
     reasons = []
     per_request = [b for b in (budgets.per_request, options.request_budget) if b is not None]
     if per_request and worst > min(per_request):
-        reasons.append(f"worst case ${worst:.4f} over the per-request budget ${min(per_request)}")
+        reasons.append(f"worst case ${worst:.4f} over the per-request budget ${min(per_request):.2f}")
     if budgets.per_day is not None and state.spent_today + worst > budgets.per_day:
-        reasons.append(f"would cross the daily budget (${state.spent_today:.2f} spent of ${budgets.per_day})")
+        reasons.append(f"would cross the daily budget (${state.spent_today:.2f} spent of ${budgets.per_day:.2f})")
     if budgets.per_month is not None and state.spent_month + worst > budgets.per_month:
-        reasons.append(f"would cross the monthly budget (${state.spent_month:.2f} spent of ${budgets.per_month})")
+        reasons.append(
+            f"would cross the monthly budget (${state.spent_month:.2f} spent of ${budgets.per_month:.2f})"
+        )
     return reasons
 
 
@@ -381,7 +383,10 @@ def _reason(
             if count > 1
             else f"the only eligible {task} candidate"
         )
-    text = f"{chosen} is {why}, at an estimated {cost} (tier {pick.tier} >= required {required})"
+    tier = f"tier {pick.tier} >= required {required}" if pick.tier >= required else (
+        f"tier {pick.tier}, below the required {required}"
+    )
+    text = f"{chosen} is {why}, at an estimated {cost} ({tier})"
     excluded = len(candidates) - len(eligible_candidates)
     if excluded:
         text += f"; {excluded} of {len(candidates)} excluded"
