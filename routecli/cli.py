@@ -125,9 +125,9 @@ def explain(
     from decimal import Decimal
 
     from .inputs import gather
-    from .planner import make_plan
-    from .render import decision_dict, explain_report, notice, print_json
-    from .router import Options, no_model_error
+    from .planner import make_plan, require_model
+    from .render import decision_dict, explain_report, mapreduce_report, notice, print_json
+    from .router import Options
 
     loaded_policy, paths = _load(policy)
     request = gather(prompt, file, system)
@@ -143,11 +143,14 @@ def explain(
     )
     plan = make_plan(request, loaded_policy, paths, options, task, complexity, exact_tokens)
     if json_out:
-        print_json(decision_dict(plan.decision))
+        data = decision_dict(plan.decision)
+        data["plan"] = plan.mapreduce.as_dict() if plan.mapreduce else {"kind": "single", "calls": 1}
+        print_json(data)
     else:
         explain_report(plan.decision, no_color)
-    if plan.decision.chosen is None:
-        raise no_model_error(plan.decision)
+        if plan.mapreduce:
+            mapreduce_report(plan.mapreduce)
+    require_model(plan)
 
 
 @app.command()
@@ -206,6 +209,7 @@ def _call(
     no_color: bool,
     log_prompts: bool,
     max_cost: float | None,
+    truncate: bool = False,
 ) -> None:
     from decimal import Decimal
 
@@ -234,7 +238,7 @@ def _call(
         no_color=no_color or bool(os.environ.get("NO_COLOR")),
         log_prompts=log_prompts or loaded_policy.log_prompts,
     )
-    code = run_request(request, loaded_policy, paths, options, display, task, complexity, command)
+    code = run_request(request, loaded_policy, paths, options, display, task, complexity, command, truncate)
     if code:
         raise typer.Exit(code)
 
@@ -260,6 +264,9 @@ def ask(
     no_color: NoColorOpt = False,
     log_prompts: LogPromptsOpt = False,
     max_cost: MaxCostOpt = None,
+    truncate: Annotated[
+        bool, typer.Option("--truncate", help="If the input fits no model, cut it to fit the largest window.")
+    ] = False,
 ) -> None:
     """Ask the cheapest capable model; the reply streams to stdout, everything else to stderr."""
     _call(
@@ -283,6 +290,7 @@ def ask(
         no_color,
         log_prompts,
         max_cost,
+        truncate,
     )
 
 

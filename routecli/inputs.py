@@ -7,9 +7,12 @@ UTF-16 (when it has a BOM) or Latin-1, with a notice.
 
 from __future__ import annotations
 
+import codecs
 import glob
+import os
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .errors import InputError
@@ -19,10 +22,24 @@ _SNIFF = 8192
 
 @dataclass(frozen=True)
 class Attachment:
+    """One attached input, kept as UTF-8 bytes: a 50 MB file is held once, and decoded (or joined into
+    the prompt) only when a model is actually called."""
+
     name: str  # file path, or "stdin"
-    text: str
-    encoding: str
+    data: bytes  # UTF-8
+    encoding: str  # what it was read as
     raw_size: int
+
+    @cached_property
+    def text(self) -> str:
+        return self.data.decode("utf-8")
+
+    def head(self, size: int = _SNIFF) -> str:
+        return self.data[:size].decode("utf-8", errors="ignore")
+
+    @property
+    def label(self) -> bytes:
+        return f"--- {self.name} ---\n".encode()
 
 
 @dataclass(frozen=True)
@@ -33,43 +50,70 @@ class Request:
     notices: tuple[str, ...] = field(default=())
 
     @property
-    def attached_text(self) -> str:
-        return "\n\n".join(a.text for a in self.attachments)
+    def attached_head(self) -> str:
+        """The start of the attached text: all that classification reads of it."""
+        return "\n\n".join(a.head() for a in self.attachments)[:_SNIFF]
+
+    def _labelled(self) -> bool:
+        return not (len(self.attachments) == 1 and self.attachments[0].name == "stdin")
+
+    def parts(self) -> list[bytes]:
+        """The prompt as UTF-8 pieces, in order, without joining them (joined, they are `prompt()`)."""
+        pieces: list[bytes] = []
+        instruction = self.instruction.strip()
+        if instruction:
+            pieces.append(instruction.encode("utf-8", errors="surrogatepass"))
+        for attachment in self.attachments:
+            if pieces:
+                pieces.append(b"\n\n")
+            if self._labelled():
+                pieces.append(attachment.label)
+            pieces.append(attachment.data)
+        return pieces
 
     def prompt(self) -> str:
         """The user message sent to the model."""
-        parts = [self.instruction.strip()] if self.instruction.strip() else []
-        for attachment in self.attachments:
-            if attachment.name == "stdin" and len(self.attachments) == 1:
-                parts.append(attachment.text)
-            else:
-                parts.append(f"--- {attachment.name} ---\n{attachment.text}")
-        return "\n\n".join(parts)
+        return b"".join(self.parts()).decode("utf-8", errors="surrogatepass")
 
-    def utf8_size(self) -> int:
-        return len(self.prompt().encode("utf-8"))
+    def size(self) -> int:
+        return sum(len(p) for p in self.parts())
 
 
-def decode(data: bytes, name: str) -> tuple[str, str, str | None]:
-    """(text, encoding, notice). Refuses binary data with the input's name."""
+_UTF8_CHECK_SLICE = 1 << 20
+
+
+def _valid_utf8(data: bytes) -> bool:
+    """Check UTF-8 a slice at a time, so a huge input is never decoded into one huge string here."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        view = memoryview(data)
+        for start in range(0, len(data), _UTF8_CHECK_SLICE):
+            decoder.decode(view[start : start + _UTF8_CHECK_SLICE])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def decode(data: bytes, name: str) -> tuple[bytes, str, str | None]:
+    """(UTF-8 bytes, encoding read, notice). Refuses binary data with the input's name."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16"), "utf-16", f"{name}: decoded as UTF-16 (byte-order mark found)"
+            text = data.decode("utf-16")
         except UnicodeDecodeError:
             raise InputError(f"{name}: looks like UTF-16 but does not decode; refusing binary input") from None
+        return text.encode("utf-8"), "utf-16", f"{name}: decoded as UTF-16 (byte-order mark found)"
     if b"\x00" in data[:_SNIFF]:
         raise InputError(f"{name}: binary input (NUL bytes); route only sends text")
-    try:
-        return data.decode("utf-8"), "utf-8", None
-    except UnicodeDecodeError:
-        pass
+    if _valid_utf8(data):
+        return data, "utf-8", None
     head = data[:_SNIFF]
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
     if controls > len(head) * 0.05:
         raise InputError(f"{name}: binary input (not text); route only sends text")
-    return data.decode("latin-1"), "latin-1", f"{name}: not valid UTF-8, decoded as Latin-1"
+    return data.decode("latin-1").encode("utf-8"), "latin-1", f"{name}: not valid UTF-8, decoded as Latin-1"
 
 
 def _expand(patterns: list[str]) -> list[str]:
@@ -111,11 +155,30 @@ def read_stdin() -> bytes:
         return b""
     buffer = getattr(stream, "buffer", None)
     try:
-        if buffer is not None:
-            return buffer.read()
-        return stream.read().encode("utf-8")
+        if buffer is None:
+            return stream.read().encode("utf-8")
+        return _read_all(buffer)
     except OSError:
         return b""
+
+
+def _read_all(buffer: object) -> bytes:
+    """Read a stream into one buffer: exactly sized for a redirected file, grown in place for a pipe,
+    so a big input is not held twice while it is read."""
+    fileno = getattr(buffer, "fileno", None)
+    try:
+        size = os.fstat(fileno()).st_size if fileno else 0  # type: ignore[misc]
+    except (OSError, ValueError):
+        size = 0
+    data = bytearray()
+    if size:
+        data = bytearray(buffer.read(size))  # type: ignore[attr-defined]
+    while True:
+        block = buffer.read1(1 << 20) if hasattr(buffer, "read1") else buffer.read(1 << 20)  # type: ignore[attr-defined]
+        if not block:
+            break
+        data += block
+    return data  # type: ignore[return-value]  # a bytearray works wherever bytes do here
 
 
 def gather(
@@ -134,16 +197,20 @@ def gather(
     if stdin_data and not stdin_used:
         names.insert(0, "-")
     for name in names:
-        data = stdin_data if name == "-" else _read_file(name)
+        if name == "-":
+            data, stdin_data = stdin_data, b""  # hand the buffer over: held once, by the attachment
+        else:
+            data = _read_file(name)
         label = "stdin" if name == "-" else name
         if not data.strip():
             if name != "-":
                 notices.append(f"{label}: empty, skipped")
             continue
-        text, encoding, notice = decode(data, label)
+        utf8, encoding, notice = decode(data, label)
         if notice:
             notices.append(notice)
-        attachments.append(Attachment(label, text, encoding, len(data)))
+        attachments.append(Attachment(label, utf8, encoding, len(data)))
+        del data, utf8  # drop our references: only the attachment keeps the bytes
     instruction = argument or ""
     if not instruction.strip() and not attachments:
         raise InputError("empty prompt: give text as an argument, on stdin, or with -f FILE")
@@ -159,3 +226,21 @@ def as_summary(request: Request) -> Request:
     else:
         instruction = "Summarize the following text.\n\n" + request.instruction
     return Request(instruction, request.attachments, request.system, request.notices)
+
+
+def truncated(request: Request, max_bytes: int) -> Request:
+    """The request with its attached input cut (at a UTF-8 boundary) to at most `max_bytes` in all."""
+    left = max_bytes
+    kept: list[Attachment] = []
+    for attachment in request.attachments:
+        if left <= 0:
+            break
+        data = attachment.data
+        if len(data) > left:
+            cut = left
+            while cut > 0 and (data[cut] & 0xC0) == 0x80:  # do not split a UTF-8 sequence
+                cut -= 1
+            data = bytes(data[:cut])
+        kept.append(Attachment(attachment.name, data, attachment.encoding, attachment.raw_size))
+        left -= len(data)
+    return Request(request.instruction, tuple(kept), request.system, request.notices)

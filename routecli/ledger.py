@@ -68,6 +68,8 @@ _MIGRATIONS: list[list[str]] = [
     )""",
         "CREATE INDEX attempts_ts ON attempts (ts)",
     ],
+    # 1 -> 2: which stage of a request an attempt was (map-reduce summaries make several calls).
+    ["ALTER TABLE attempts ADD COLUMN stage TEXT"],
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -100,6 +102,7 @@ COLUMNS = (
     "total_s",
     "reason",
     "prompt",
+    "stage",
 )
 
 
@@ -133,6 +136,7 @@ class Row:
     total_s: float | None
     reason: str | None
     prompt: str | None = None
+    stage: str | None = None  # e.g. "map 3/12", "reduce final"; None for a single call
 
     def values(self) -> tuple[Any, ...]:
         cost = None if self.cost_usd is None else str(self.cost_usd)
@@ -167,6 +171,7 @@ class Row:
             self.total_s,
             self.reason,
             self.prompt,
+            self.stage,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -370,7 +375,7 @@ def _import_one(ledger: Ledger, pending: Path) -> None:
         for line in claimed.read_text(encoding="utf-8").splitlines():
             with contextlib.suppress(ValueError, KeyError):
                 data = json.loads(line)
-                values.append(tuple(data[c] for c in COLUMNS))
+                values.append(tuple(data.get(c) for c in COLUMNS))  # rows from older versions lack new columns
         ledger.write_values(values)
         claimed.unlink()
     except LedgerError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from .classify import classify, estimate_complexity
 from .inputs import Request
@@ -18,6 +19,9 @@ from .router import Decision, Options, RoutingState, decide, thresholds
 from .state import gather_state
 from .tokens import count
 
+if TYPE_CHECKING:
+    from .mapreduce import MapReducePlan
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -27,6 +31,7 @@ class Plan:
     state: RoutingState
     options: Options
     paths: Paths
+    mapreduce: MapReducePlan | None = None
 
 
 def make_plan(
@@ -38,20 +43,42 @@ def make_plan(
     complexity: int | None = None,
     exact_tokens: bool = False,
     spent: tuple[Decimal, Decimal] | None = None,
+    allow_map_reduce: bool = True,
 ) -> Plan:
     prices = resolve_prices(policy, paths.price_cache)
     if spent is None:
         spent = _spent(policy, paths)
     state = gather_state(policy, paths, *spent)
-    prompt = request.prompt()
+    parts = request.parts()
     if request.system:
-        prompt = request.system + "\n\n" + prompt
-    data = prompt.encode("utf-8", errors="surrogatepass")
-    tokens = count(prompt, data, thresholds(policy, prices, options), force_exact=exact_tokens)
-    task_choice = classify(policy, request.instruction, request.attached_text, tokens.value, task)
-    level = estimate_complexity(policy, request.instruction, request.attached_text, tokens.value, complexity)
+        parts = [request.system.encode("utf-8", errors="surrogatepass"), b"\n\n", *parts]
+    tokens = count(parts, thresholds(policy, prices, options), force_exact=exact_tokens)
+    del parts
+    head = request.attached_head
+    task_choice = classify(policy, request.instruction, head, tokens.value, task)
+    level = estimate_complexity(policy, request.instruction, head, tokens.value, complexity)
     decision = decide(policy, prices, state, options, task_choice, level, tokens)
-    return Plan(request, decision, prices, state, options, paths)
+    mapreduce = None
+    if allow_map_reduce:
+        from . import mapreduce as mr
+
+        settings = mr.settings_from(policy)
+        if mr.needed(decision, settings):
+            mapreduce = mr.plan(request, policy, prices, state, options, settings)
+    return Plan(request, decision, prices, state, options, paths, mapreduce)
+
+
+def require_model(plan: Plan) -> None:
+    """Raise the right one-line error when neither one call nor a map-reduce plan can go ahead."""
+    from .errors import BudgetError
+    from .router import no_model_error
+
+    if plan.mapreduce is not None:
+        if plan.mapreduce.budget:
+            raise BudgetError(plan.mapreduce.budget)
+        return
+    if plan.decision.chosen is None:
+        raise no_model_error(plan.decision)
 
 
 def _spent(policy: Policy, paths: Paths) -> tuple[Decimal, Decimal]:

@@ -10,12 +10,15 @@ from .ledger import Row
 from .planner import Plan
 
 
-def rows_for(plan: Plan, attempts: Sequence[Attempt], command: str, log_prompt: bool) -> list[Row]:
+def rows_for(
+    plan: Plan, attempts: Sequence[tuple[str | None, Attempt]], command: str, log_prompt: bool
+) -> list[Row]:
+    """One row per attempt; `attempts` pairs each with its stage (None for a single call)."""
     request_id = uuid.uuid4().hex
     decision = plan.decision
     prompt = plan.request.prompt() if log_prompt else None
     rows = []
-    for attempt in attempts:
+    for stage, attempt in attempts:
         price = plan.prices.get(attempt.alias)
         rows.append(
             Row(
@@ -45,6 +48,7 @@ def rows_for(plan: Plan, attempts: Sequence[Attempt], command: str, log_prompt: 
                 total_s=attempt.total_s,
                 reason=decision.reason,
                 prompt=prompt,
+                stage=stage,
             )
         )
     return rows

@@ -269,3 +269,25 @@ def usage_line(outcome: Any) -> str:
     extra = f" · {len(outcome.attempts)} attempts" if len(outcome.attempts) > 1 else ""
     took = f" · {final.total_s:.1f}s" if final.total_s is not None else ""
     return f"route: {final.alias} · {tokens} · {cost}{took}{extra}"
+
+
+def mapreduce_report(plan: Any) -> None:
+    """The map-reduce plan under `route explain`: what will be called, how often, for how much."""
+    data = plan.as_dict()
+    levels = ", then ".join(f"{lv['calls']} call(s) combining {lv['inputs']}" for lv in data["reduce_levels"])
+    lines = [
+        "",
+        "Plan        map-reduce: the input fits no single window",
+        f"            map: {data['chunks']} chunks of up to ~{data['chunk_tokens_max']:,} tokens → "
+        f"{data['map_model']} ({data['concurrency']} at a time; fallbacks: {' → '.join(data['map_chain'][1:]) or '-'})",
+        f"            reduce: {levels}; final call by {data['reduce_model']}",
+        f"            {data['calls']} calls, estimated {money(_dec(data['estimated_cost_usd']))}, "
+        f"worst case {money(_dec(data['worst_case_cost_usd']))}",
+        f"Budget      {data['budget']}"
+        + (f" (map calls downgraded to {data['downgraded_to']})" if data["downgraded_to"] else ""),
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _dec(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))

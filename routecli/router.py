@@ -78,6 +78,7 @@ class Decision:
     reason: str
     validate: bool
     budget_notes: tuple[str, ...]
+    budget_refusal: str | None = None  # set when a budget refuses every model: the caller raises it
 
     def verdict(self, alias: str) -> Verdict:
         return next(v for v in self.candidates if v.alias == alias)
@@ -260,6 +261,7 @@ def decide(
         )
 
     budget_notes: list[str] = []
+    refusal: str | None = None
     eligible = [v for v in verdicts if v.eligible]
     if not any(v.role in ("candidate", "pinned") for v in eligible):
         blocked_by_budget = [
@@ -268,15 +270,18 @@ def decide(
             if v.role in ("candidate", "pinned") and v.why and all(_is_budget_reason(r) for r in v.why.split("; "))
         ]
         if blocked_by_budget:
-            budget_notes.append(blocked_by_budget[0].why)
+            first = blocked_by_budget[0]
+            budget_notes.append(first.why)
             if policy.budgets.on_exceed == "refuse" or options.pinned:
-                raise BudgetError(f"refused by budget: {blocked_by_budget[0].why} ({blocked_by_budget[0].alias})")
-            verdicts, downgraded = _downgrade(policy, prices, state, options, verdicts, task.expected_output, n)
-            if downgraded:
-                budget_notes.append(f"downgraded to {downgraded} to stay within budget")
-            eligible = [v for v in verdicts if v.eligible]
-            if not eligible:
-                raise BudgetError(f"refused by budget: {blocked_by_budget[0].why}; no cheaper model fits")
+                refusal = f"refused by budget: {first.why} ({first.alias})"
+                eligible = []
+            else:
+                verdicts, downgraded = _downgrade(policy, prices, state, options, verdicts, task.expected_output, n)
+                if downgraded:
+                    budget_notes.append(f"downgraded to {downgraded} to stay within budget")
+                eligible = [v for v in verdicts if v.eligible]
+                if not eligible:
+                    refusal = f"refused by budget: {first.why}; no cheaper model fits"
 
     ordered = _order(eligible, profile, task.interactive and options.interactive)
     chain = tuple(v.alias for v in ordered)
@@ -307,6 +312,7 @@ def decide(
         reason=reason,
         validate=task.validate,
         budget_notes=tuple(budget_notes),
+        budget_refusal=refusal,
     )
 
 
@@ -397,11 +403,17 @@ def _reason(
     return text
 
 
+def is_too_large(verdict: Verdict) -> bool:
+    return "too small for" in verdict.why or "window is required" in verdict.why
+
+
 def no_model_error(decision: Decision) -> RouteError:
     """The right error (and exit code) for a decision that chose nothing."""
-    reasons = [v.why for v in decision.candidates]
-    if reasons and all("too small for" in r or "window is required" in r for r in reasons):
-        biggest = max(decision.candidates, key=lambda v: v.context)
+    if decision.budget_refusal:
+        return BudgetError(decision.budget_refusal)
+    considered = [v for v in decision.candidates if not v.why.startswith("not pinned")]
+    if considered and all(is_too_large(v) for v in considered):
+        biggest = max(considered, key=lambda v: v.context)
         return TooLargeError(
             f"input too large for every model: ~{decision.tokens.value} tokens; the largest window is "
             f"{biggest.alias} ({biggest.context} tokens)"

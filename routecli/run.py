@@ -6,16 +6,17 @@ stdout carries the reply and nothing else; the panel, notices and the usage line
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import EXIT_INTERRUPTED, ProviderFailure
-from .execute import Attempt, CallSettings, Executor, Interrupted, Outcome, OutputClosed
+from .execute import Attempt, CallSettings, Executor, Interrupted, Outcome, Output, OutputClosed
 from .inputs import Request
 from .paths import Paths
-from .planner import Plan, make_plan
+from .planner import Plan, make_plan, require_model
 from .policy import Policy
-from .router import Options, no_model_error
+from .router import Options
 
 EXIT_PIPE_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
 
@@ -81,33 +82,48 @@ def run_request(
     task: str | None,
     complexity: int | None,
     command: str,
+    truncate: bool = False,
 ) -> int:
     from .render import print_json, show_panel, usage_line
 
-    plan = make_plan(request, policy, paths, options, task, complexity)
-    decision = plan.decision
     output = TerminalOutput(display)
     for line in request.notices:
         output.notice(line)
-    if decision.chosen is None:
-        raise no_model_error(decision)
-    if display.verbose or (_stderr_is_terminal() and not display.quiet and not display.json):
+    allow_map_reduce = command == "summarize"
+    plan = make_plan(request, policy, paths, options, task, complexity, allow_map_reduce=allow_map_reduce)
+    if plan.decision.chosen is None and plan.mapreduce is None and truncate:
+        plan = _truncated_plan(plan, policy, task, complexity, output)
+    decision = plan.decision
+    request = plan.request  # --truncate may have cut it
+    require_model(plan)
+    wants_panel = display.verbose or (_stderr_is_terminal() and not display.quiet and not display.json)
+    if plan.mapreduce is None and wants_panel:
         show_panel(decision, display.no_color)
-    held_back = display.json or not display.stream or decision.validate
-    call = CallSettings(
-        system=request.system,
-        prompt=request.prompt(),
-        stream_to_output=not held_back,
-        use_streaming_api=display.stream,
-        validate=decision.validate,
-    )
-    attempts: list[Attempt] = []
-    executor = Executor(policy, plan.prices, paths, output, on_attempt=attempts.append)
+    validate = decision.validate
+    held_back = display.json or not display.stream or validate
+
+    def call_for(prompt: str) -> CallSettings:
+        return CallSettings(request.system, prompt, not held_back, display.stream, validate)
+
+    attempts: list[tuple[str | None, Attempt]] = []
+
+    def executor_for(out: Output, on_attempt: Callable[[Attempt], None]) -> Executor:
+        return Executor(policy, plan.prices, paths, out, on_attempt=on_attempt)
+
     try:
-        outcome = executor.run(decision, options, call)
+        if plan.mapreduce is not None:
+            from .mapreduce_run import run_map_reduce
+
+            show = _stderr_is_terminal() and not display.quiet
+            final = run_map_reduce(plan, plan.mapreduce, executor_for, output, call_for, attempts, show)
+            outcome = Outcome(final.text, [a for _, a in attempts], final.final)
+        else:
+            executor = executor_for(output, lambda attempt: attempts.append((None, attempt)))
+            outcome = executor.run(decision, options, call_for(request.prompt()))
     except Interrupted as stop:
         if display.json:
-            print_json(result_dict(plan, stop.outcome, command, error="interrupted"))
+            partial = Outcome(stop.outcome.text, [a for _, a in attempts])
+            print_json(result_dict(plan, partial, command, error="interrupted"))
         elif not stop.closed:
             output.finish()
             output.notice("interrupted; the partial reply above is kept")
@@ -116,7 +132,8 @@ def run_request(
     except ProviderFailure as failure:
         # The one-line error and exit code come from cli.main; with --json the details go to stdout too.
         if display.json:
-            print_json(result_dict(plan, Outcome(text="", attempts=attempts), command, error=failure.message))
+            failed = Outcome(text="", attempts=[a for _, a in attempts])
+            print_json(result_dict(plan, failed, command, error=failure.message))
         output.finish()
         _record(plan, attempts, command, display, output, keep_going=True)
         raise
@@ -136,9 +153,29 @@ def run_request(
     return code
 
 
+def _truncated_plan(plan: Plan, policy: Policy, task: str | None, complexity: int | None, output: Output) -> Plan:
+    """--truncate: keep the head of the attached input, as much as the largest usable window takes."""
+    from .chunking import BYTES_PER_TOKEN
+    from .inputs import truncated
+
+    usable = [
+        v for v in plan.decision.candidates
+        if all("too small for" in r or "window is required" in r for r in v.why.split("; "))
+    ]
+    if not usable:
+        return plan
+    best = max(usable, key=lambda v: v.context - v.output_reserve)
+    room = (best.context - best.output_reserve - 500) * BYTES_PER_TOKEN  # conservative bytes per token
+    request = truncated(plan.request, max(room, 1000))
+    output.notice(
+        f"--truncate: input cut to {request.size():,} of {plan.request.size():,} bytes to fit {best.alias}'s window"
+    )
+    return make_plan(request, policy, plan.paths, plan.options, task, complexity, allow_map_reduce=False)
+
+
 def _record(
     plan: Plan,
-    attempts: list[Attempt],
+    attempts: list[tuple[str | None, Attempt]],
     command: str,
     display: Display,
     output: TerminalOutput,
@@ -184,4 +221,5 @@ def result_dict(plan: Plan, outcome: Outcome, command: str, error: str | None = 
         },
         "cost_usd": None if cost is None else float(cost),
         "attempts": [a.as_dict() for a in outcome.attempts],
+        "plan": None if plan.mapreduce is None else plan.mapreduce.as_dict(),
     }

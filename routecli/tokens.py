@@ -47,10 +47,33 @@ class TokenCount:
 _WORD_MAP = bytes(32 if chr(b) in " \t\n\r\x0b\x0c" else 120 for b in range(256))
 
 
+_BOUNDS_SLICE = 1 << 22  # translate 4 MiB at a time: no full-size temporary copy of a huge input
+
+
+def _words(data: bytes) -> int:
+    """Whitespace-separated words, counted a slice at a time (a word never straddles two slices
+    uncounted: a slice starting inside a word is counted only if the previous byte was a space)."""
+    words = 0
+    previous_space = True
+    view = memoryview(data)
+    for start in range(0, len(data), _BOUNDS_SLICE):
+        mapped = bytes(view[start : start + _BOUNDS_SLICE]).translate(_WORD_MAP)
+        words += mapped.count(b" x") + (1 if previous_space and mapped[:1] == b"x" else 0)
+        previous_space = mapped[-1:] == b" "
+    return words
+
+
 def bounds(data: bytes) -> TokenCount:
-    upper = len(data)
-    mapped = data.translate(_WORD_MAP)
-    lower = mapped.count(b" x") + (1 if mapped[:1] == b"x" else 0)
+    return bounds_of([data])
+
+
+def bounds_of(parts: Iterable[bytes]) -> TokenCount:
+    """Bounds of the concatenation of `parts`, which must be separated by whitespace where they meet
+    (Request.parts() is), so their word counts add up."""
+    upper = lower = 0
+    for part in parts:
+        upper += len(part)
+        lower += _words(part)
     if upper and not lower:  # whitespace only: still at least one token
         lower = 1
     return TokenCount(lower=lower, upper=upper)
@@ -101,12 +124,16 @@ def count_exact(text: str) -> int:
     return sum(len(tokens) for tokens in encoder.encode_ordinary_batch(pieces, num_threads=2))
 
 
-def count(text: str, data: bytes, thresholds: Iterable[float], force_exact: bool = False) -> TokenCount:
-    """Bounds always; the exact count only if forced or some threshold falls between the bounds."""
-    rough = bounds(data)
+def count(
+    parts: list[bytes], thresholds: Iterable[float], force_exact: bool = False, text: str | None = None
+) -> TokenCount:
+    """Bounds always; the exact count only if forced or some threshold falls between the bounds.
+    `parts` are the prompt's UTF-8 pieces; `text` the joined prompt, built here only if needed."""
+    rough = bounds_of(parts)
     if not force_exact and not rough.undecided(thresholds):
         return rough
     try:
-        return TokenCount(rough.lower, rough.upper, count_exact(text))
+        joined = text if text is not None else b"".join(parts).decode("utf-8", errors="surrogatepass")
+        return TokenCount(rough.lower, rough.upper, count_exact(joined))
     except TokenizerUnavailable:
         return rough

@@ -44,9 +44,9 @@ def test_bad_flag_is_usage_error(route):
 
 def test_too_large_for_every_model(route):
     text = ("word " * 200 + "\n") * 6000  # 1.2M words: more tokens than any window
-    result = route("explain", "--json", input=text, env=ALL_KEYS)
+    result = route("explain", "what is the main point?", "--task", "chat", "--json", input=text, env=ALL_KEYS)
     assert result.returncode == 4
-    assert "too large for every model" in result.stderr
+    assert "too large for every model" in result.stderr and "route summarize" in result.stderr
     data = result.json()
     assert data["chosen"] is None
     assert all(not c["eligible"] for c in data["candidates"])
@@ -70,3 +70,11 @@ def test_utf16_with_bom(route, tmp_path):
     result = route("explain", "-f", str(path), "--json", env=ALL_KEYS)
     assert result.returncode == 0, result.stderr
     assert "UTF-16" in result.stderr
+
+
+def test_too_large_summary_becomes_a_plan(route):
+    text = ("word " * 200 + "\n") * 6000
+    result = route("explain", "--json", input=text, env=ALL_KEYS)
+    assert result.returncode == 0, result.stderr
+    data = result.json()
+    assert data["task"] == "summarize" and data["plan"]["kind"] == "map-reduce"

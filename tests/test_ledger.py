@@ -318,3 +318,29 @@ def test_per_request_max_cost_flag(route):
         assert "per-request budget" in result.stderr
     else:
         assert any("per-request budget" in c["why"] for c in data["candidates"])
+
+
+def test_an_older_ledger_is_migrated_without_loss(route, home, fake_provider):
+    from routecli.ledger import _MIGRATIONS
+
+    ledger = home / "data" / "ledger.sqlite3"
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(ledger)
+    for statement in _MIGRATIONS[0]:  # a ledger as version 1 of the schema left it
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO attempts (ts, day, request_id, command, alias, provider, model_id, chain_position, try_number, "
+        "status, input_tokens, output_tokens, cost_usd, cost_nano) VALUES "
+        f"({time.time()}, '2026-01-01', 'old', 'ask', 'claude-haiku', 'anthropic', 'x', 0, 0, 'ok', 5, 5, '0.25', "
+        "250000000)"
+    )
+    conn.commit()
+    conn.close()
+    assert route("costs", "--json").json()["total"]["cost_usd"] == 0.25  # readable before any write
+    assert route("ask", "hi", "-m", "mistral-small", env=provider_env(fake_provider)).returncode == 0
+    rows = _rows(home)
+    assert [r["request_id"] for r in rows][0] == "old" and len(rows) == 2
+    assert "stage" in rows[0]
+    version = sqlite3.connect(ledger).execute("PRAGMA user_version").fetchone()[0]
+    assert version == len(_MIGRATIONS)

@@ -46,9 +46,17 @@ def test_chunked_exact_count_equals_whole_count():
 
 def test_exact_count_only_when_a_threshold_is_undecided():
     data = b"hello there"
-    assert not tokens.count("hello there", data, [1000, 50_000]).is_exact
-    assert tokens.count("hello there", data, [3]).is_exact
-    assert tokens.count("hello there", data, [1000], force_exact=True).exact == 2
+    assert not tokens.count([data], [1000, 50_000]).is_exact
+    assert tokens.count([data], [3]).is_exact
+    assert tokens.count([data], [1000], force_exact=True).exact == 2
+
+
+def test_word_bound_is_the_same_across_slices(monkeypatch):
+    monkeypatch.setattr(tokens, "_BOUNDS_SLICE", 7)
+    for text in ["one two three four five six seven", "  lead  and trail  ", "abcdefghijklmnop qr", "x y"]:
+        assert tokens.bounds(text.encode()).lower == len(text.split())
+    parts = [b"instruction here", b"\n\n", b"--- a.txt ---\n", b"body of a"]
+    assert tokens.bounds_of(parts).lower == len(b"".join(parts).split())
 
 
 def test_offline_encoding_needs_no_network():
