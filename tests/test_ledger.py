@@ -340,7 +340,7 @@ def test_an_older_ledger_is_migrated_without_loss(route, home, fake_provider):
     assert route("costs", "--json").json()["total"]["cost_usd"] == 0.25  # readable before any write
     assert route("ask", "hi", "-m", "mistral-small", env=provider_env(fake_provider)).returncode == 0
     rows = _rows(home)
-    assert [r["request_id"] for r in rows][0] == "old" and len(rows) == 2
+    assert next(r["request_id"] for r in rows) == "old" and len(rows) == 2
     assert "stage" in rows[0]
     version = sqlite3.connect(ledger).execute("PRAGMA user_version").fetchone()[0]
     assert version == len(_MIGRATIONS)

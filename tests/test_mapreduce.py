@@ -16,7 +16,20 @@ CHUNKED = "map_reduce:\n  chunk_tokens: 40000\n  above_tokens: 50000\n  concurre
 
 def _document(size: int, seed: int = 5) -> str:
     rng = random.Random(seed)
-    words = "alpha beta gamma delta revenue churn hiring roadmap customer quarter growth risk".split()
+    words = [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "revenue",
+        "churn",
+        "hiring",
+        "roadmap",
+        "customer",
+        "quarter",
+        "growth",
+        "risk",
+    ]
     parts, total, section = [], 0, 0
     while total < size:
         if rng.random() < 0.05:
@@ -53,8 +66,9 @@ def test_chunks_respect_utf8_and_unbroken_text():
 def test_explain_shows_the_plan_before_anything_is_spent(route, fake_provider, tmp_path):
     policy = tmp_path / "p.yaml"
     policy.write_text(CHUNKED)
-    result = route("explain", "--json", "--policy", str(policy), input=_document(1_000_000),
-                   env=provider_env(fake_provider))
+    result = route(
+        "explain", "--json", "--policy", str(policy), input=_document(1_000_000), env=provider_env(fake_provider)
+    )
     assert result.returncode == 0, result.stderr
     plan = result.json()["plan"]
     assert plan["kind"] == "map-reduce" and plan["chunks"] >= 8
@@ -72,8 +86,9 @@ def test_summarize_1mb_through_chunks_with_a_429_on_one_chunk(route, home, fake_
     plan = route("explain", "--json", "--policy", str(policy), input=document, env=provider_env(fake_provider))
     chunks = plan.json()["plan"]["chunks"]
     partials = [f"PARTIAL-{i:02d} summary text." for i in range(chunks)]
-    fake_provider.script("mistral", Fault("429", retry_after=0.1), *[Reply(text=p) for p in partials],
-                         Reply(text="THE FINAL SUMMARY"))
+    fake_provider.script(
+        "mistral", Fault("429", retry_after=0.1), *[Reply(text=p) for p in partials], Reply(text="THE FINAL SUMMARY")
+    )
     result = route("summarize", "--policy", str(policy), input=document, env=provider_env(fake_provider))
     assert result.returncode == 0, result.stderr
     assert result.stdout == "THE FINAL SUMMARY"
@@ -93,8 +108,15 @@ def test_summarize_1mb_through_chunks_with_a_429_on_one_chunk(route, home, fake_
 def test_budget_covers_the_whole_plan(route, fake_provider, tmp_path):
     policy = tmp_path / "p.yaml"
     policy.write_text(CHUNKED + "budgets:\n  on_exceed: refuse\n")
-    result = route("summarize", "--policy", str(policy), "--max-cost", "0.01", input=_document(1_000_000),
-                   env=provider_env(fake_provider))
+    result = route(
+        "summarize",
+        "--policy",
+        str(policy),
+        "--max-cost",
+        "0.01",
+        input=_document(1_000_000),
+        env=provider_env(fake_provider),
+    )
     assert result.returncode == 6
     assert "per-request budget" in result.stderr
     assert fake_provider.requests == []
@@ -110,18 +132,51 @@ def test_ask_too_large_suggests_summarize_or_truncates(route, fake_provider, tmp
     policy = tmp_path / "small.yaml"
     policy.write_text(
         "models:\n"
-        + "".join(f"  {alias}:\n    context: 20000\n    max_output: 2000\n" for alias in (
-            "claude-haiku", "claude-sonnet", "claude-opus", "mistral-small", "mistral-medium", "mistral-large",
-            "codestral", "kimi-k2", "kimi-k2-thinking", "gpt-mini", "gpt", "gemini-flash", "gemini-pro", "local"))
+        + "".join(
+            f"  {alias}:\n    context: 20000\n    max_output: 2000\n"
+            for alias in (
+                "claude-haiku",
+                "claude-sonnet",
+                "claude-opus",
+                "mistral-small",
+                "mistral-medium",
+                "mistral-large",
+                "codestral",
+                "kimi-k2",
+                "kimi-k2-thinking",
+                "gpt-mini",
+                "gpt",
+                "gemini-flash",
+                "gemini-pro",
+                "local",
+            )
+        )
     )
     big = _document(200_000)
-    refused = route("ask", "what does this say about churn?", "-m", "claude-haiku", "--policy", str(policy),
-                    input=big, env=provider_env(fake_provider))
+    refused = route(
+        "ask",
+        "what does this say about churn?",
+        "-m",
+        "claude-haiku",
+        "--policy",
+        str(policy),
+        input=big,
+        env=provider_env(fake_provider),
+    )
     assert refused.returncode == 4
     assert "too large for every model" in refused.stderr and "route summarize" in refused.stderr
     fake_provider.script("anthropic", Reply(text="churn fell"))
-    cut = route("ask", "what does this say about churn?", "-m", "claude-haiku", "--truncate", "--policy",
-                str(policy), input=big, env=provider_env(fake_provider))
+    cut = route(
+        "ask",
+        "what does this say about churn?",
+        "-m",
+        "claude-haiku",
+        "--truncate",
+        "--policy",
+        str(policy),
+        input=big,
+        env=provider_env(fake_provider),
+    )
     assert cut.returncode == 0, cut.stderr
     assert cut.stdout == "churn fell" and "--truncate" in cut.stderr
     sent = json.dumps(fake_provider.requests[-1].body["messages"])
@@ -132,8 +187,13 @@ def test_a_failing_chunk_fails_the_summary_clearly(route, fake_provider, tmp_pat
     policy = tmp_path / "p.yaml"
     policy.write_text(CHUNKED + "tasks:\n  summarize:\n    fallbacks: []\n")
     fake_provider.script("mistral", *[Fault("401")] * 40)
-    result = route("summarize", "--policy", str(policy), input=_document(300_000),
-                   env={**provider_env(fake_provider), "ANTHROPIC_API_KEY": "", "GEMINI_API_KEY": ""})
+    result = route(
+        "summarize",
+        "--policy",
+        str(policy),
+        input=_document(300_000),
+        env={**provider_env(fake_provider), "ANTHROPIC_API_KEY": "", "GEMINI_API_KEY": ""},
+    )
     assert result.returncode in (5, 7), result.stderr
     assert "Traceback" not in result.stderr
     assert ALL_KEYS["MISTRAL_API_KEY"] not in result.stderr
