@@ -170,9 +170,10 @@ def _read_all(buffer: object) -> bytes:
         size = os.fstat(fileno()).st_size if fileno else 0  # type: ignore[misc]
     except (OSError, ValueError):
         size = 0
-    data = bytearray()
+    data = bytearray(size)
     if size:
-        data = bytearray(buffer.read(size))  # type: ignore[attr-defined]
+        got = buffer.readinto(data)  # type: ignore[attr-defined]  # straight into the buffer: no second copy
+        del data[got or 0 :]
     while True:
         block = buffer.read1(1 << 20) if hasattr(buffer, "read1") else buffer.read(1 << 20)  # type: ignore[attr-defined]
         if not block:
@@ -202,7 +203,7 @@ def gather(
         else:
             data = _read_file(name)
         label = "stdin" if name == "-" else name
-        if not data.strip():
+        if not data or data.isspace():
             if name != "-":
                 notices.append(f"{label}: empty, skipped")
             continue
