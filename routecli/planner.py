@@ -59,7 +59,7 @@ def make_plan(
     level = estimate_complexity(policy, request.instruction, head, tokens.value, complexity)
     decision = decide(policy, prices, state, options, task_choice, level, tokens)
     mapreduce = None
-    if allow_map_reduce:
+    if allow_map_reduce and decision.task == "summarize":
         from . import mapreduce as mr
 
         settings = mr.settings_from(policy)
@@ -83,7 +83,7 @@ def require_model(plan: Plan) -> None:
 
 def _spent(policy: Policy, paths: Paths) -> tuple[Decimal, Decimal]:
     """Today's and this month's spend, read from the ledger only when a budget needs them."""
-    if policy.budgets.per_day is None and policy.budgets.per_month is None:
+    if policy.budgets.per_day is None and policy.budgets.per_month is None or not paths.ledger.exists():
         return Decimal(0), Decimal(0)
     from .ledger import spent
 

@@ -25,9 +25,10 @@ ON_EXCEED = ("downgrade", "refuse")
 
 
 # ----------------------------------------------------------------------------- typed policy objects
+# eq=False throughout: policy objects are never compared, and every generated method costs start-up time.
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Origin:
     path: str
     line: int
@@ -36,14 +37,14 @@ class Origin:
         return f"{self.path}:{self.line}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TimeoutSettings:
     connect: float
     first_token: float
     idle: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Provider:
     name: str
     wire: str
@@ -59,7 +60,7 @@ class Provider:
         return re.sub(r"[^A-Z0-9]+", "_", self.name.upper()) + "_BASE_URL"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PriceOverride:
     """Prices per million tokens given in the policy; None fields fall back to genai-prices."""
 
@@ -68,7 +69,7 @@ class PriceOverride:
     cached_input: Decimal | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Model:
     alias: str
     provider: str
@@ -84,7 +85,7 @@ class Model:
     origin: Origin
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Task:
     name: str
     candidates: tuple[str, ...]
@@ -96,7 +97,7 @@ class Task:
     origin: Origin
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rule:
     task: str
     weight: int
@@ -104,7 +105,7 @@ class Rule:
     origin: Origin
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Classification:
     default: str
     long_input_above: int | None
@@ -112,13 +113,13 @@ class Classification:
     rules: tuple[Rule, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Hint:
     weight: int
     pattern: re.Pattern[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ComplexitySettings:
     base: int
     long_prompt_above: int | None
@@ -126,14 +127,14 @@ class ComplexitySettings:
     hints: tuple[Hint, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Escalation:
     above_tokens: int
     min_context: int
     min_tier: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Profile:
     name: str
     max_cost_per_request: Decimal | None
@@ -141,7 +142,7 @@ class Profile:
     prefer: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Budgets:
     per_request: Decimal | None
     per_day: Decimal | None
@@ -149,7 +150,7 @@ class Budgets:
     on_exceed: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Policy:
     sources: tuple[str, ...]
     default_profile: str

@@ -18,13 +18,13 @@ from .tokens import TokenCount
 MAX_TIER = 4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Cooldown:
     until: float  # unix time
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RoutingState:
     """What the world looks like right now, gathered by the caller (env, disk, ledger)."""
 
@@ -36,7 +36,7 @@ class RoutingState:
     now: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Options:
     pinned: str | None = None  # -m ALIAS
     profile: str | None = None
@@ -46,7 +46,7 @@ class Options:
     request_budget: Decimal | None = None  # --max-cost, tighter than the policy's per-request budget
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Verdict:
     alias: str
     provider: str
@@ -62,7 +62,7 @@ class Verdict:
     output_reserve: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Decision:
     task: str
     evidence: tuple[str, ...]
