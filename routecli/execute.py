@@ -17,6 +17,7 @@ needs validation, output is held back until a reply has passed its checks, so no
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -257,6 +258,26 @@ def _wait_for(error: ProviderError, try_number: int, has_fallback: bool) -> floa
     return wait if wait <= limit else None
 
 
+class RateLimitPauses:
+    """Shared by the parallel calls of one map-reduce run: a 429 from a provider pauses every call to it
+    until its Retry-After has passed, instead of letting the other chunks keep hitting the limit."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def hold(self, provider: str, seconds: float) -> None:
+        with self._lock:
+            until = time.monotonic() + min(seconds, MAX_WAIT)
+            self._until[provider] = max(self._until.get(provider, 0.0), until)
+
+    def wait(self, provider: str, sleep: Callable[[float], None]) -> None:
+        with self._lock:
+            left = self._until.get(provider, 0.0) - time.monotonic()
+        if left > 0:
+            sleep(left)
+
+
 class Executor:
     def __init__(
         self,
@@ -266,6 +287,7 @@ class Executor:
         output: Output,
         on_attempt: Callable[[Attempt], None] = lambda attempt: None,
         sleep: Callable[[float], None] = time.sleep,
+        pauses: RateLimitPauses | None = None,
     ) -> None:
         self.policy = policy
         self.prices = prices
@@ -273,6 +295,7 @@ class Executor:
         self.output = output
         self.on_attempt = on_attempt
         self.sleep = sleep
+        self.pauses = pauses
 
     def run(self, decision: Decision, options: Options, call: CallSettings) -> Outcome:
         outcome = Outcome(text="")
@@ -360,6 +383,8 @@ class Executor:
 
         model = self.policy.models[alias]
         endpoint = endpoint_for(self.policy, alias)
+        if self.pauses is not None:
+            self.pauses.wait(model.provider, self.sleep)
         prompt = call.prompt if not partial else call.prompt + "\n\n" + CONTINUE_INSTRUCTION + partial
         request = ChatRequest(
             model_id=model.model_id,
@@ -392,6 +417,8 @@ class Executor:
             attempt.error = error.message
             attempt.http_status = error.status
             attempt.failure = error
+            if self.pauses is not None and error.kind == ErrorKind.RATE_LIMITED:
+                self.pauses.hold(model.provider, error.retry_after or BACKOFF)
         except (KeyboardInterrupt, OutputClosed) as stop:
             attempt.status = "interrupted"
             attempt.error = "interrupted by the user" if isinstance(stop, KeyboardInterrupt) else "output closed"

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import EXIT_INTERRUPTED, ProviderFailure
-from .execute import Attempt, CallSettings, Executor, Interrupted, Outcome, Output, OutputClosed
+from .execute import (
+    Attempt,
+    CallSettings,
+    Executor,
+    Interrupted,
+    Outcome,
+    Output,
+    OutputClosed,
+    RateLimitPauses,
+)
 from .inputs import Request
 from .paths import Paths
 from .planner import Plan, make_plan, require_model
@@ -106,9 +115,10 @@ def run_request(
         return CallSettings(request.system, prompt, not held_back, display.stream, validate)
 
     attempts: list[tuple[str | None, Attempt]] = []
+    pauses = RateLimitPauses()  # shared by parallel chunk calls: a 429 pauses all calls to that provider
 
     def executor_for(out: Output, on_attempt: Callable[[Attempt], None]) -> Executor:
-        return Executor(policy, plan.prices, paths, out, on_attempt=on_attempt)
+        return Executor(policy, plan.prices, paths, out, on_attempt=on_attempt, pauses=pauses)
 
     try:
         if plan.mapreduce is not None:
