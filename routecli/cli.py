@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from . import __version__
+from .completion import complete_group, complete_model, complete_profile, complete_task
 from .errors import EXIT_BUG, RouteError
 from .paths import get_paths
 
@@ -35,11 +36,27 @@ FilesOpt = Annotated[
 ]
 TaskOpt = Annotated[
     str | None,
-    typer.Option("--task", "-t", help="Force the task: chat, summarize, code, reasoning, creative, extract, safety."),
+    typer.Option(
+        "--task",
+        "-t",
+        help="Force the task: chat, summarize, code, reasoning, creative, extract, safety.",
+        autocompletion=complete_task,
+    ),
 ]
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Pin a model by its alias (see `route models`).")]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model", "-m", help="Pin a model by its alias (see `route models`).", autocompletion=complete_model
+    ),
+]
 ProfileOpt = Annotated[
-    str | None, typer.Option("--profile", "-p", help="Routing profile from the policy: cheap, balanced, best, ...")
+    str | None,
+    typer.Option(
+        "--profile",
+        "-p",
+        help="Routing profile from the policy: cheap, balanced, best, ...",
+        autocompletion=complete_profile,
+    ),
 ]
 ComplexityOpt = Annotated[
     int | None,
@@ -348,7 +365,11 @@ UntilOpt = Annotated[str | None, typer.Option("--until", help="Up to this time (
 def costs(
     by: Annotated[
         list[str] | None,
-        typer.Option("--by", help="Group by day, model, provider, task, profile, status or command; repeatable."),
+        typer.Option(
+            "--by",
+            help="Group by day, model, provider, task, profile, status or command; repeatable.",
+            autocompletion=complete_group,
+        ),
     ] = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
@@ -462,3 +483,6 @@ def main() -> None:
 
         error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         sys.exit(EXIT_BUG)
+
+
+from . import cli_tools  # noqa: E402,F401  (registers doctor, policy, completion commands)
