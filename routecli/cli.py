@@ -94,11 +94,17 @@ def _interactive(flag: bool | None) -> bool:
         return False
 
 
-def _load(policy_path: str | None):
+def _load(policy_path: str | None, discover: bool = False):
+    """The effective policy and the paths; with `discover`, plus the local servers that answer (discover.py)."""
     from .policy import load_policy
 
     paths = get_paths()
-    return load_policy(policy_path, paths.config_dir, paths.cache_dir), paths
+    policy = load_policy(policy_path, paths.config_dir, paths.cache_dir)
+    if discover:
+        from .discover import apply
+
+        policy = apply(policy, paths)
+    return policy, paths
 
 
 # ----------------------------------------------------------------------------- commands
@@ -141,12 +147,13 @@ def explain(
     """Dry run: show which model would take the prompt, the candidates' verdicts, and why. Calls no model."""
     from decimal import Decimal
 
+    from .errors import NoModelError
     from .inputs import gather
     from .planner import make_plan, require_model
     from .render import decision_dict, explain_report, mapreduce_report, notice, print_json
     from .router import Options
 
-    loaded_policy, paths = _load(policy)
+    loaded_policy, paths = _load(policy, discover=True)
     request = gather(prompt, file, system)
     for line in request.notices:
         notice(line)
@@ -167,7 +174,15 @@ def explain(
         explain_report(plan.decision, no_color)
         if plan.mapreduce:
             mapreduce_report(plan.mapreduce)
-    require_model(plan)
+    try:
+        require_model(plan)
+    except NoModelError as exc:
+        # No provider is reachable from this machine (no keys, no local server, cooling down): showing that
+        # is what a dry run is for, so the report stands (exit 0). A pinned model that cannot run, an input
+        # too large for every window or a budget refusal are about the request itself, and keep their codes.
+        if model is not None:
+            raise
+        notice(f"{exc.message}; `route ask` would stop here (exit {exc.exit_code})")
 
 
 @app.command()
@@ -181,7 +196,7 @@ def models(
     from .render import models_dict, models_report, print_json
     from .state import api_key, local_enabled
 
-    loaded_policy, paths = _load(policy)
+    loaded_policy, paths = _load(policy, discover=True)
     prices = resolve_prices(loaded_policy, paths.price_cache)
     keys = {name: api_key(p) is not None for name, p in loaded_policy.providers.items()}
     local = local_enabled(loaded_policy)
@@ -234,7 +249,7 @@ def _call(
     from .router import Options
     from .run import Display, run_request
 
-    loaded_policy, paths = _load(policy)
+    loaded_policy, paths = _load(policy, discover=True)
     request = gather(prompt, file, system)
     if command == "summarize":
         request = as_summary(request)
@@ -485,4 +500,5 @@ def main() -> None:
         sys.exit(EXIT_BUG)
 
 
-from . import cli_tools  # noqa: E402,F401  (registers doctor, policy, completion commands)
+# Registering more commands on `app`: doctor, policy, completion; and route local setup|serve|status.
+from . import cli_local, cli_tools  # noqa: E402,F401

@@ -47,6 +47,9 @@ def check_policy(explicit: str | None, paths: Paths) -> tuple[dict[str, Any], Po
         if user is not None and user.resolve() != default.resolve():
             files.append({"role": "user", "path": str(user)})
         policy = load_policy(explicit, paths.config_dir, paths.cache_dir)
+        from .discover import apply
+
+        policy = apply(policy, paths)  # local servers that answer count as configured
     except PolicyError as exc:
         report["error"] = exc.message
         if explicit is None and os.environ.get("ROUTE_POLICY"):

@@ -53,6 +53,8 @@ class Provider:
     local: bool
     prices_provider: str | None
     origin: Origin
+    discover: bool = False  # list the server's models (GET /v1/models) and route to them; local only
+    probe: tuple[str, ...] = ()  # base URLs discovery tries, first answer wins; empty: base_url alone
 
     @property
     def base_url_env(self) -> str:
@@ -166,6 +168,7 @@ class Policy:
     budgets: Budgets
     log_prompts: bool = False
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    discovered: frozenset[str] = frozenset()  # local providers whose server answered discovery (discover.py)
 
     def model(self, alias: str) -> Model:
         if alias not in self.models:
@@ -220,6 +223,8 @@ _SCHEMA: dict[str, Any] = {
             "key_env": "str?",
             "local": "bool",
             "prices_provider": "str?",
+            "discover": "bool",
+            "probe": "list[target]",
         },
     ),
     "models": (
@@ -285,6 +290,8 @@ def _type_ok(kind: str, value: Any) -> bool:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "list[dict]":
         return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+    if kind == "list[target]":
+        return isinstance(value, list) and all(_probe_url(v) is not None for v in value)
     raise AssertionError(kind)
 
 
@@ -296,7 +303,18 @@ _DESCRIBE = {
     "num": "a number >= 0",
     "list[str]": "a list of strings",
     "list[dict]": "a list of mappings",
+    "list[target]": "a list of loopback ports (e.g. 11434) or http:// URLs",
 }
+
+
+def _probe_url(target: Any) -> str | None:
+    """A probe target as a base URL: a port means that port on 127.0.0.1 with the usual /v1 prefix."""
+    if isinstance(target, int) and not isinstance(target, bool):
+        return f"http://127.0.0.1:{target}/v1" if 0 < target < 65536 else None
+    if isinstance(target, str) and re.match(r"https?://[^/\s]+", target):
+        url = target.rstrip("/")
+        return url if re.match(r"https?://[^/]+/", url) else url + "/v1"
+    return None
 
 
 def _check(mapping: Any, spec: dict[str, Any], path: str, where: str, line: int) -> None:
@@ -433,6 +451,9 @@ def _providers(raw: LineDict) -> dict[str, Provider]:
         local = bool(entry.get("local", False))
         if not local and not entry.get("key_env"):
             raise _fail(entry, None, f"provider '{name}' needs 'key_env' (or 'local: true')")
+        discover = bool(entry.get("discover", False))
+        if discover and not local:  # discovered models are priced at zero and enabled by answering
+            raise _fail(entry, "discover", f"provider '{name}': discover needs 'local: true'")
         result[name] = Provider(
             name=name,
             wire=entry["wire"],
@@ -441,6 +462,8 @@ def _providers(raw: LineDict) -> dict[str, Provider]:
             local=local,
             prices_provider=entry.get("prices_provider"),
             origin=_origin(entry),
+            discover=discover,
+            probe=tuple(url for url in map(_probe_url, entry.get("probe") or []) if url),
         )
     return result
 

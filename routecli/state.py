@@ -26,9 +26,10 @@ def base_url(provider: Provider) -> str:
 
 
 def local_enabled(policy: Policy) -> frozenset[str]:
-    """Local servers count as available once the user points route at them (or says ROUTE_LOCAL=1)."""
+    """Local servers count as available once the user points route at them (or says ROUTE_LOCAL=1), or
+    once discovery found them answering (`policy.discovered`, see discover.py)."""
     switched_on = os.environ.get("ROUTE_LOCAL", "") not in ("", "0")
-    return frozenset(
+    return policy.discovered | frozenset(
         p.name for p in policy.providers.values() if p.local and (switched_on or os.environ.get(p.base_url_env))
     )
 

@@ -47,6 +47,7 @@ def _clean_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB_PREFIXES) and not k.endswith(_SCRUB_SUFFIXES)}
     env["ROUTE_HOME"] = str(home)
     env["NO_COLOR"] = "1"
+    env["ROUTE_DISCOVER"] = "0"  # a local server on this machine must not change the tests' decisions
     env["PYTHONPATH"] = str(REPO)
     env.pop("COLUMNS", None)
     return env

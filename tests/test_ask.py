@@ -274,7 +274,8 @@ def test_safety_reply_is_held_back_until_validated(route, fake_provider):
 
 
 def test_ctrl_c_keeps_partial_output_and_exits_130(home, fake_provider):
-    fake_provider.script("anthropic", Reply(text="one two three four five six", chunks=6, chunk_delay=0.4))
+    text = "one two three four five six seven eight nine ten"
+    fake_provider.script("anthropic", Reply(text=text, chunks=10, chunk_delay=0.4))
     env = _clean_env(home)
     env.update(provider_env(fake_provider))
     proc = subprocess.Popen(
@@ -284,7 +285,10 @@ def test_ctrl_c_keeps_partial_output_and_exits_130(home, fake_provider):
         stderr=subprocess.PIPE,
         env=env,
     )
-    time.sleep(2.0)  # imports + first chunks
+    deadline = time.monotonic() + 30
+    while not fake_provider.requests_for("anthropic") and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait for the call to be under way, however slow the machine
+    time.sleep(1.0)  # and for a few chunks (one every 0.4 s)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err.decode()
@@ -296,7 +300,8 @@ def test_ctrl_c_keeps_partial_output_and_exits_130(home, fake_provider):
 
 
 def test_ctrl_c_streaming_keeps_what_was_printed(home, fake_provider):
-    fake_provider.script("anthropic", Reply(text="alpha beta gamma delta epsilon", chunks=5, chunk_delay=0.4))
+    words = " ".join(f"word{i}" for i in range(12))
+    fake_provider.script("anthropic", Reply(text=words, chunks=12, chunk_delay=0.4))
     env = _clean_env(home)
     env.update(provider_env(fake_provider))
     proc = subprocess.Popen(
@@ -306,12 +311,14 @@ def test_ctrl_c_streaming_keeps_what_was_printed(home, fake_provider):
         stderr=subprocess.PIPE,
         env=env,
     )
-    time.sleep(2.2)
+    assert proc.stdout is not None
+    first = proc.stdout.read1(4096)  # blocks until the first text is printed: interrupt mid-stream, not by the clock
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130
-    assert out.decode().startswith("alpha") and b"Traceback" not in err
-    assert b"interrupted" in err
+    rest, err = proc.communicate(timeout=20)
+    out = (first + rest).decode()
+    assert proc.returncode == 130, err.decode()
+    assert out.startswith("word0") and out != words and words.startswith(out.rstrip())
+    assert b"Traceback" not in err and b"interrupted" in err
 
 
 def test_no_sdk_is_imported_for_a_provider_not_called(home, fake_provider):

@@ -43,9 +43,9 @@ def test_json_shows_keys_masked_and_base_url_overrides(route):
     data = result.json()
     assert data["ok"] is True and data["exit_code"] == 0 and data["pinged"] is False
     rows = {row["name"]: row for row in data["providers"]}
-    assert list(rows) == PROVIDERS
+    assert list(rows) == [*PROVIDERS, "llamacpp", "lmstudio"]
     for name, row in rows.items():
-        if name == "ollama":
+        if name in ("ollama", "llamacpp", "lmstudio"):
             assert row["local"] and row["key_env"] is None and row["enabled"] is False
             continue
         assert row["key_set"] is True and row["key"] == mask(ALL_KEYS[row["key_env"]])

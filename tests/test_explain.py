@@ -177,3 +177,15 @@ def test_cooldown_shows_in_explain(route, home):
     haiku = next(c for c in data["candidates"] if c["alias"] == "claude-haiku")
     assert not haiku["eligible"] and "cooling down" in haiku["why"] and "529" in haiku["why"]
     assert data["chosen"]["alias"] == "mistral-medium"
+
+
+def test_no_key_at_all_is_reported_not_failed(route):
+    """A fresh machine: the dry run shows every candidate without a key and exits 0; ask would exit 5."""
+    result = route("explain", "Summarize this file", "--json", input="A short note about nothing.\n" * 20)
+    assert result.returncode == 0, result.stderr
+    data = result.json()
+    assert data["chosen"] is None and data["chain"] == []
+    assert any("no API key" in c["why"] for c in data["candidates"])
+    assert result.stderr.count("\n") == 1 and "would stop here (exit 5)" in result.stderr
+    asked = route("ask", "Summarize this file", input="A short note about nothing.\n" * 20)
+    assert asked.returncode == 5 and asked.stdout == ""

@@ -87,7 +87,8 @@ def test_ctrl_c_produces_an_interrupted_row(home, fake_provider):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(2.2)
+    assert proc.stdout is not None
+    proc.stdout.read1(4096)  # the first text is out: now interrupt mid-stream
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=20)
     assert proc.returncode == 130

@@ -1,17 +1,20 @@
 """Provider adapters, found by wire protocol, and the machinery they share.
 
 Nothing here imports an SDK: `get_adapter` imports only the adapter module it is asked for, and each adapter
-imports its SDK inside `open_stream`, so `route explain` and friends never pay for one.
+imports its SDK only once the provider has answered 2xx to our own request (see `preflight`), so `route
+explain` and friends never pay for one, and neither does a call to a provider that is down.
 
-Every adapter runs its SDK call in a worker thread through `run_guarded`. The caller waits on a queue with a
+Every adapter runs its call in a worker thread through `run_guarded`. The caller waits on a queue with a
 deadline (first_token before the first text, idle after it), so a hanging server can never hold the caller
 past its timeouts, whatever the SDK does; on timeout, Ctrl-C or an abandoned generator the worker's socket is
-shut down, which wakes its blocked read at once.
+shut down, which wakes its blocked read at once. Local work in the worker (importing the SDK) is done under
+`Watch.paused()` and does not count against the provider's timeouts.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import queue
 import socket
@@ -46,13 +49,25 @@ def get_adapter(wire: str) -> Adapter:
 
 
 class Watch:
-    """What one call's caller and worker share: whether the response has begun, and how to abort."""
+    """What one call's caller and worker share: whether the response has begun, how to abort, and when the
+    worker is busy with local work that the provider's clock must not count."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_pause: Callable[[bool], None] | None = None) -> None:
         self.cancelled = threading.Event()
         self.responded = False  # response headers arrived: a network error now is a broken stream
         self._lock = threading.Lock()
         self._aborters: list[Callable[[], None]] = []
+        self._on_pause = on_pause or (lambda paused: None)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop the first_token / idle clock while the worker does local work (importing an SDK can take a
+        second; that is not the provider being late). The clock resumes with the time it had left."""
+        self._on_pause(True)
+        try:
+            yield
+        finally:
+            self._on_pause(False)
 
     def on_abort(self, action: Callable[[], None]) -> None:
         with self._lock:
@@ -78,7 +93,8 @@ Emit = Callable[[Event | None], None]  # None = a chunk arrived that carried no 
 Produce = Callable[[Watch, Emit], None]
 Classify = Callable[[BaseException, bool], ProviderError | None]  # (error, responded) -> None if a bug
 
-_EVENT, _DONE, _FAILED, _CRASHED = range(4)
+_EVENT, _DONE, _FAILED, _CRASHED, _PAUSED, _RESUMED = range(6)
+LOCAL_WORK_LIMIT = 120.0  # seconds a paused clock waits for the worker's local work before giving up
 
 
 class _Abandoned(Exception):
@@ -89,18 +105,24 @@ def run_guarded(
     produce: Produce, classify: Classify, timeouts: Timeouts, *, secret: str | None, name: str
 ) -> Iterator[Event]:
     """Run `produce` in a worker thread and yield its events, enforcing first_token and idle here."""
-    watch = Watch()
     inbox: queue.SimpleQueue[tuple[int, Any, float]] = queue.SimpleQueue()
+    watch = Watch(lambda paused: inbox.put((_PAUSED if paused else _RESUMED, None, time.monotonic())))
     worker = threading.Thread(
         target=_work, args=(produce, classify, watch, inbox), name=f"route-{name}", daemon=True
     )
     deadline = time.monotonic() + timeouts.first_token
     seen_text = False
+    left = 0.0  # while paused: what the clock had left
+    paused = False
     worker.start()
     try:
         while True:
-            tag, payload, arrived = _next(inbox, deadline, seen_text, timeouts)
-            if tag == _EVENT:
+            tag, payload, arrived = _next(inbox, deadline, seen_text, timeouts, paused)
+            if tag == _PAUSED:
+                left, deadline, paused = deadline - arrived, arrived + LOCAL_WORK_LIMIT, True
+            elif tag == _RESUMED:
+                deadline, paused = arrived + left, False
+            elif tag == _EVENT:
                 seen_text = seen_text or isinstance(payload, TextDelta)
                 if seen_text:  # idle counts from when the chunk arrived, not from when we got to it
                     deadline = arrived + timeouts.idle
@@ -117,7 +139,11 @@ def run_guarded(
 
 
 def _next(
-    inbox: queue.SimpleQueue[tuple[int, Any, float]], deadline: float, seen_text: bool, timeouts: Timeouts
+    inbox: queue.SimpleQueue[tuple[int, Any, float]],
+    deadline: float,
+    seen_text: bool,
+    timeouts: Timeouts,
+    paused: bool = False,
 ) -> tuple[int, Any, float]:
     try:
         return inbox.get_nowait()  # already there: the caller was busy, the provider was not late
@@ -129,6 +155,8 @@ def _next(
             return inbox.get(timeout=remaining)
     except queue.Empty:
         pass
+    if paused:
+        raise ProviderError(ErrorKind.TIMEOUT, f"local work (loading the SDK) took more than {LOCAL_WORK_LIMIT:g}s")
     if seen_text:
         raise ProviderError(ErrorKind.TIMEOUT, f"stream idle for more than {timeouts.idle:g}s")
     raise ProviderError(ErrorKind.TIMEOUT, f"no text within {timeouts.first_token:g}s")
@@ -163,8 +191,7 @@ def http_client(timeouts: Timeouts, watch: Watch) -> Any:
     """
     import httpx2  # not at module level: only adapters, which need it anyway, pay for it
 
-    limit = max(timeouts.first_token, timeouts.idle)  # a backstop; the exact limits are run_guarded's
-    timeout = httpx2.Timeout(connect=timeouts.connect, read=limit, write=limit, pool=timeouts.connect)
+    timeout = client_timeout(timeouts)
 
     def trace(event: str, info: dict[str, Any]) -> None:
         if event.endswith("connect_tcp.complete"):
@@ -181,9 +208,27 @@ def http_client(timeouts: Timeouts, watch: Watch) -> Any:
 
     return httpx2.Client(
         timeout=timeout,
+        verify=_ssl_context(),
         follow_redirects=True,
         event_hooks={"request": [on_request], "response": [on_response]},
     )
+
+
+def client_timeout(timeouts: Timeouts) -> Any:
+    """The httpx2.Timeout for our clients: a backstop; the exact first_token and idle limits are run_guarded's."""
+    import httpx2
+
+    limit = max(timeouts.first_token, timeouts.idle)
+    return httpx2.Timeout(connect=timeouts.connect, read=limit, write=limit, pool=timeouts.connect)
+
+
+@functools.cache
+def _ssl_context() -> Any:
+    """The default verifying context (honouring SSL_CERT_FILE / SSL_CERT_DIR), built once per process:
+    building one costs ~20 ms, and a run with retries or fallbacks makes a client per attempt."""
+    import httpx2
+
+    return httpx2.create_ssl_context()
 
 
 def transport_error(error: BaseException, responded: bool) -> ProviderError | None:

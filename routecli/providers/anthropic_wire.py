@@ -1,4 +1,4 @@
-"""The Anthropic Messages wire, through the `anthropic` SDK (which runs on httpx2).
+"""The Anthropic Messages wire: our own request (see `preflight`), then the `anthropic` SDK parses the reply.
 
 Usage arrives in two halves: input (and cache) tokens in `message_start`, output tokens in `message_delta`.
 The SDK turns an in-stream `event: error` into an APIStatusError carrying the 200 of the stream, and passes
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from routecli.providers import NO_KEY, Emit, Watch, http_client, run_guarded, transport_error
+from routecli.providers import NO_KEY, Emit, preflight, transport_error
 from routecli.providers.base import (
     ChatRequest,
     Endpoint,
@@ -26,6 +26,9 @@ from routecli.providers.base import (
     stream_error,
 )
 
+if TYPE_CHECKING:
+    import httpx2
+
 _STOP_REASONS = {
     "end_turn": "end",
     "stop_sequence": "end",
@@ -35,39 +38,61 @@ _STOP_REASONS = {
 }
 
 
-def open_stream(endpoint: Endpoint, request: ChatRequest, timeouts: Timeouts) -> Iterator[Event]:
-    import anthropic  # here, not at module level: it costs 1-2 s and only this call needs it
+# The API version we speak: the one anthropic 2.12 sends (anthropic._constants.ANTHROPIC_API_VERSION), whose
+# replies its parser expects. tests/test_preflight.py fails when the installed SDK sends another.
+API_VERSION = "2026-10-21"
 
-    def produce(watch: Watch, emit: Emit) -> None:
-        client = anthropic.Anthropic(
+
+def open_stream(endpoint: Endpoint, request: ChatRequest, timeouts: Timeouts) -> Iterator[Event]:
+    body = _body(request)
+
+    def call(sdk: Any, http: httpx2.Client, emit: Emit) -> None:
+        client = sdk.Anthropic(
             api_key=endpoint.api_key or NO_KEY,
             base_url=endpoint.base_url,
             max_retries=0,  # one call is one attempt; execute decides about retries
-            http_client=http_client(timeouts, watch),
+            http_client=http,
         )
         try:
             if request.stream:
-                _read_stream(client.messages.create(**_params(request), stream=True), emit)
+                _read_stream(client.messages.create(**body), emit)
             else:
-                _read_message(client.messages.create(**_params(request)), emit)
+                _read_message(client.messages.create(**body), emit)
         finally:
             client.close()
 
-    def classify(error: BaseException, responded: bool) -> ProviderError | None:
-        return _classify(anthropic, error, responded)
+    yield from preflight.run(
+        endpoint, timeouts, wire_request(endpoint, body), load=_load, call=call, classify=_classify
+    )
 
-    yield from run_guarded(produce, classify, timeouts, secret=endpoint.api_key, name=endpoint.provider)
+
+def _load() -> Any:
+    import anthropic  # only once the provider has answered 2xx: it costs ~1 s
+
+    return anthropic
 
 
-def _params(request: ChatRequest) -> dict[str, Any]:
-    params: dict[str, Any] = {
+def _body(request: ChatRequest) -> dict[str, Any]:
+    """The JSON body, which is also the keyword arguments of the SDK's `messages.create`."""
+    body: dict[str, Any] = {
         "model": request.model_id,
         "max_tokens": request.max_tokens,
         "messages": [{"role": "user", "content": request.prompt}],
     }
     if request.system:
-        params["system"] = request.system
-    return params
+        body["system"] = request.system
+    if request.stream:
+        body["stream"] = True
+    return body
+
+
+def wire_request(endpoint: Endpoint, body: dict[str, Any]) -> preflight.WireRequest:
+    headers = {
+        "authorization": f"Bearer {endpoint.api_key or NO_KEY}",  # as the SDK sends api_key (not x-api-key)
+        "anthropic-version": API_VERSION,
+        "accept": "application/json",
+    }
+    return preflight.WireRequest(preflight.join_url(endpoint.base_url, "/v1/messages"), headers, body)
 
 
 @dataclass

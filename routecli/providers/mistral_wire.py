@@ -1,4 +1,5 @@
-"""Mistral's chat wire, through the `mistralai` SDK (`mistralai.client.Mistral`, on httpx2).
+"""Mistral's chat wire: our own request (see `preflight`), then the `mistralai` SDK (`mistralai.client.Mistral`,
+on httpx2) parses the reply.
 
 Mistral rejects OpenAI-only fields (`stream_options`, `max_completion_tokens`, `user`) with 422, and needs
 none: usage rides on the last content chunk, next to its finish_reason. The SDK retries only when given a
@@ -11,9 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from routecli.providers import NO_KEY, Emit, Watch, http_client, run_guarded, transport_error
+from routecli.providers import NO_KEY, Emit, preflight, transport_error
 from routecli.providers.base import (
     ChatRequest,
     Endpoint,
@@ -29,35 +30,63 @@ from routecli.providers.base import (
     stream_error,
 )
 
+if TYPE_CHECKING:
+    import httpx2
+
 _STOP_REASONS = {"stop": "end", "length": "max_tokens", "model_length": "max_tokens"}
 
 
 def open_stream(endpoint: Endpoint, request: ChatRequest, timeouts: Timeouts) -> Iterator[Event]:
-    from mistralai.client import Mistral, errors  # here, not at module level: no other command pays for it
+    body = _body(request)
 
-    def produce(watch: Watch, emit: Emit) -> None:
-        http = http_client(timeouts, watch)
-        client = Mistral(api_key=endpoint.api_key or NO_KEY, server_url=endpoint.base_url, client=http)
-        try:
-            # retries=None: no RetryConfig, so one call is one attempt (the SDK's own default, made explicit)
-            if request.stream:
-                _read_stream(client.chat.stream(**_params(request), retries=None), emit)
-            else:
-                _read_completion(client.chat.complete(**_params(request), retries=None), emit)
-        finally:
-            http.close()  # a client we pass in is ours to close
+    def call(sdk: Any, http: httpx2.Client, emit: Emit) -> None:
+        # A client we pass in is ours to close (preflight closes it). The idle async client spares the SDK
+        # building its own, and an SSL context with it (~20 ms); nothing here is async.
+        client = sdk.Mistral(
+            api_key=endpoint.api_key or NO_KEY, server_url=endpoint.base_url, client=http, async_client=_no_async()
+        )
+        # retries=None: no RetryConfig, so one call is one attempt (the SDK's own default, made explicit)
+        if request.stream:
+            _read_stream(client.chat.stream(**body, retries=None), emit)
+        else:
+            _read_completion(client.chat.complete(**body, retries=None), emit)
 
-    def classify(error: BaseException, responded: bool) -> ProviderError | None:
-        return _classify(errors, error, responded)
+    def classify(sdk: Any, error: BaseException, responded: bool) -> ProviderError | None:
+        return _classify(sdk.errors, error, responded)
 
-    yield from run_guarded(produce, classify, timeouts, secret=endpoint.api_key, name=endpoint.provider)
+    yield from preflight.run(
+        endpoint, timeouts, wire_request(endpoint, body), load=_load, call=call, classify=classify
+    )
 
 
-def _params(request: ChatRequest) -> dict[str, Any]:
+def _load() -> Any:
+    import mistralai.client  # only once the provider has answered 2xx: no failed call or other command pays
+    import mistralai.client.errors
+
+    return mistralai.client
+
+
+def _no_async() -> httpx2.AsyncClient:
+    import httpx2
+
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise RuntimeError("route makes no async calls")
+
+    return httpx2.AsyncClient(transport=httpx2.MockTransport(refuse), trust_env=False)
+
+
+def _body(request: ChatRequest) -> dict[str, Any]:
+    """The JSON body, which is also the keyword arguments of the SDK's `chat.stream` / `chat.complete`."""
     messages = [{"role": "user", "content": request.prompt}]
     if request.system:
         messages.insert(0, {"role": "system", "content": request.system})
-    return {"model": request.model_id, "messages": messages, "max_tokens": request.max_tokens}
+    return {"model": request.model_id, "messages": messages, "max_tokens": request.max_tokens, "stream": request.stream}
+
+
+def wire_request(endpoint: Endpoint, body: dict[str, Any]) -> preflight.WireRequest:
+    accept = "text/event-stream" if body["stream"] else "application/json"  # as the SDK asks
+    headers = {"authorization": f"Bearer {endpoint.api_key or NO_KEY}", "accept": accept}
+    return preflight.WireRequest(preflight.join_url(endpoint.base_url, "/v1/chat/completions"), headers, body)
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""The OpenAI Chat Completions wire, through the `openai` SDK, for OpenAI and every compatible server
-(Moonshot, Gemini's compatibility endpoint, Ollama, LM Studio, Groq, OpenRouter, Together).
+"""The OpenAI Chat Completions wire, for OpenAI and every compatible server (Moonshot, Gemini's compatibility
+endpoint, Ollama, LM Studio, Groq, OpenRouter, Together): our own request (see `preflight`), then the `openai`
+SDK parses the reply.
 
 Usage lives in different places: OpenAI (and Ollama) send a last chunk with empty `choices` when asked with
 `stream_options.include_usage`; Moonshot puts `usage` inside `choices[0]` of its final chunk, which the SDK
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from routecli.providers import NO_KEY, Emit, Watch, http_client, run_guarded, transport_error
+from routecli.providers import NO_KEY, Emit, preflight, transport_error
 from routecli.providers.base import (
     ChatRequest,
     Endpoint,
@@ -30,45 +31,58 @@ from routecli.providers.base import (
     stream_error,
 )
 
+if TYPE_CHECKING:
+    import httpx2
+
 _STOP_REASONS = {"stop": "end", "length": "max_tokens", "content_filter": "content_filter"}
 
 
 def open_stream(endpoint: Endpoint, request: ChatRequest, timeouts: Timeouts) -> Iterator[Event]:
-    import openai  # here, not at module level: no other command may pay for it
+    body = _body(endpoint, request)
 
-    def produce(watch: Watch, emit: Emit) -> None:
-        client = openai.OpenAI(
+    def call(sdk: Any, http: httpx2.Client, emit: Emit) -> None:
+        client = sdk.OpenAI(
             api_key=endpoint.api_key or NO_KEY,  # the SDK refuses to start without some key
             base_url=endpoint.base_url,
             max_retries=0,  # one call is one attempt; execute decides about retries
-            http_client=http_client(timeouts, watch),
+            http_client=http,
         )
         try:
-            params = _params(endpoint, request)
             if request.stream:
-                _read_stream(client.chat.completions.create(**params), emit)
+                _read_stream(client.chat.completions.create(**body), emit)
             else:
-                _read_completion(client.chat.completions.create(**params), emit)
+                _read_completion(client.chat.completions.create(**body), emit)
         finally:
             client.close()
 
-    def classify(error: BaseException, responded: bool) -> ProviderError | None:
-        return _classify(openai, error, responded)
+    yield from preflight.run(
+        endpoint, timeouts, wire_request(endpoint, body), load=_load, call=call, classify=_classify
+    )
 
-    yield from run_guarded(produce, classify, timeouts, secret=endpoint.api_key, name=endpoint.provider)
+
+def _load() -> Any:
+    import openai  # only once the provider has answered 2xx: no failed call or other command pays for it
+
+    return openai
 
 
-def _params(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
+def _body(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
+    """The JSON body, which is also the keyword arguments of the SDK's `chat.completions.create`."""
     messages = [{"role": "user", "content": request.prompt}]
     if request.system:
         messages.insert(0, {"role": "system", "content": request.system})
-    params: dict[str, Any] = {"model": request.model_id, "messages": messages}
+    body: dict[str, Any] = {"model": request.model_id, "messages": messages}
     # OpenAI's reasoning models reject max_tokens; most compatible servers know only max_tokens.
-    params["max_completion_tokens" if _is_openai(endpoint) else "max_tokens"] = request.max_tokens
+    body["max_completion_tokens" if _is_openai(endpoint) else "max_tokens"] = request.max_tokens
     if request.stream:
-        params["stream"] = True
-        params["stream_options"] = {"include_usage": True}
-    return params
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def wire_request(endpoint: Endpoint, body: dict[str, Any]) -> preflight.WireRequest:
+    headers = {"authorization": f"Bearer {endpoint.api_key or NO_KEY}", "accept": "application/json"}
+    return preflight.WireRequest(preflight.join_url(endpoint.base_url, "/chat/completions"), headers, body)
 
 
 def _is_openai(endpoint: Endpoint) -> bool:
