@@ -94,7 +94,7 @@ def _interactive(flag: bool | None) -> bool:
         return False
 
 
-def _load(policy_path: str | None, discover: bool = False):
+def _load(policy_path: str | None, discover: bool = False, local: bool = False):
     """The effective policy and the paths; with `discover`, plus the local servers that answer (discover.py)."""
     from .policy import load_policy
 
@@ -103,7 +103,7 @@ def _load(policy_path: str | None, discover: bool = False):
     if discover:
         from .discover import apply
 
-        policy = apply(policy, paths)
+        policy = apply(policy, paths, local_only=local)
     return policy, paths
 
 
@@ -153,7 +153,7 @@ def explain(
     from .render import decision_dict, explain_report, mapreduce_report, notice, print_json
     from .router import Options
 
-    loaded_policy, paths = _load(policy, discover=True)
+    loaded_policy, paths = _load(policy, discover=True, local=local)
     request = gather(prompt, file, system)
     for line in request.notices:
         notice(line)
@@ -249,7 +249,7 @@ def _call(
     from .router import Options
     from .run import Display, run_request
 
-    loaded_policy, paths = _load(policy, discover=True)
+    loaded_policy, paths = _load(policy, discover=True, local=local)
     request = gather(prompt, file, system)
     if command == "summarize":
         request = as_summary(request)

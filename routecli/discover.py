@@ -64,15 +64,52 @@ def targets(provider: Provider) -> list[str]:
     return list(provider.probe) or [provider.base_url.rstrip("/")]
 
 
-def discover(policy: Policy, paths: Paths, *, refresh: bool = False, now: float | None = None) -> Discovery:
-    """The local models that answer right now (from the cache when it is fresh). Never raises."""
-    wanted = {p.name: targets(p) for p in policy.providers.values() if p.local and p.discover}
+def _remote_servers(policy: Policy) -> set[tuple[str, int | None]]:
+    """Where the remote providers are served (after <NAME>_BASE_URL). A gateway or proxy on loopback that
+    route already knows as OpenAI, say, is that provider, not a free local model to probe for (a server
+    the user names with the local provider's own <NAME>_BASE_URL is still asked)."""
+    return {
+        _host_port(os.environ.get(p.base_url_env, "").strip() or p.base_url)
+        for p in policy.providers.values()
+        if not p.local
+    }
+
+
+def _host_port(url: str) -> tuple[str, int | None]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host in ("localhost", "::1", "0.0.0.0"):
+        host = "127.0.0.1"
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = None
+    return host, port
+
+
+def discover(
+    policy: Policy, paths: Paths, *, refresh: bool = False, recheck_silent: bool = False, now: float | None = None
+) -> Discovery:
+    """The local models that answer right now (from the cache when it is fresh). Never raises.
+    `recheck_silent` probes again when the cache says a wanted server was silent (for --local, where a
+    server started in the last minute must not be reported as missing)."""
+    taken = _remote_servers(policy)
+    wanted = {
+        p.name: [url for url in targets(p) if _host_port(url) not in taken or os.environ.get(p.base_url_env)]
+        for p in policy.providers.values()
+        if p.local and p.discover
+    }
+    wanted = {name: urls for name, urls in wanted.items() if urls}
     if not wanted or not enabled():
         return Discovery()
     now = time.time() if now is None else now
     cache_file = paths.cache_dir / CACHE_NAME
     key = json.dumps(wanted, sort_keys=True)  # new probe lists or a new <NAME>_BASE_URL: probe again
     servers = None if refresh else _load_cache(cache_file, key, now)
+    if servers is not None and recheck_silent and set(wanted) - set(servers):
+        servers = None
     from_cache = servers is not None
     if servers is None:
         servers = probe(wanted)
@@ -95,23 +132,27 @@ def with_discovered(policy: Policy, found: Discovery) -> Policy:
     keeps the policy's order, and `--local` should not try a silent server first. They stay, as a fallback
     and so that `route explain` still shows them.
     """
+    named = {p.name for p in policy.providers.values() if os.environ.get(p.base_url_env, "").strip()}
+    silent = policy.silent | (found.silent - named)  # a server the user named is tried all the same
     if not found.base_urls:
-        return policy
+        return replace(policy, silent=silent) if silent != policy.silent else policy
     providers = dict(policy.providers)
     for name, url in found.base_urls.items():
         providers[name] = replace(providers[name], base_url=url)
     served = {(m.provider, _same_id(m.model_id)) for m in found.models}
-    named = {(m.provider, _same_id(m.model_id)) for m in policy.models.values()}
+    known = {(m.provider, _same_id(m.model_id)) for m in policy.models.values()}
     models = dict(policy.models)
     added: list[Model] = []
     for model in found.models:
-        if (model.provider, _same_id(model.model_id)) not in named and model.alias not in models:
+        if (model.provider, _same_id(model.model_id)) not in known and model.alias not in models:
             models[model.alias] = model
             added.append(model)
     missing = {
         alias
         for alias, m in policy.models.items()
-        if m.provider in found.base_urls and (m.provider, _same_id(m.model_id)) not in served
+        if m.provider in found.base_urls
+        and m.provider not in named  # the user pointed route at that server: keep what the policy says
+        and (m.provider, _same_id(m.model_id)) not in served
     }
     tasks = {}
     for name, task in policy.tasks.items():
@@ -123,13 +164,18 @@ def with_discovered(policy: Policy, found: Discovery) -> Policy:
         fallbacks = tuple(a for a in task.fallbacks if a not in missing)
         tasks[name] = replace(task, candidates=tuple(candidates) or task.candidates, fallbacks=fallbacks)
     return replace(
-        policy, providers=providers, models=models, tasks=tasks, discovered=policy.discovered | found.providers
+        policy,
+        providers=providers,
+        models=models,
+        tasks=tasks,
+        discovered=policy.discovered | found.providers,
+        silent=silent,
     )
 
 
-def apply(policy: Policy, paths: Paths) -> Policy:
+def apply(policy: Policy, paths: Paths, *, local_only: bool = False) -> Policy:
     """discover + with_discovered: what a command that routes or lists models calls after load_policy."""
-    return with_discovered(policy, discover(policy, paths))
+    return with_discovered(policy, discover(policy, paths, recheck_silent=local_only))
 
 
 def invalidate(paths: Paths) -> None:

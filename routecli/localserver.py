@@ -144,7 +144,9 @@ def _build(root: Path, binary: Path, out: TextIO, jobs: int) -> None:
         tmpdir = Path(tmp)
         _say(out, f"downloading the llama.cpp sources ({LLAMA_CPP_PYTHON} sdist from PyPI)")
         _run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+            # --no-binary for this package only: its build tools (scikit-build-core, ...) may come as
+            # wheels; with :all: pip compiles every one of them from source just to read the metadata.
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", "llama-cpp-python",
              "-d", str(tmpdir), LLAMA_CPP_PYTHON],
             "pip download",
         )  # fmt: skip

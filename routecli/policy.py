@@ -169,6 +169,7 @@ class Policy:
     log_prompts: bool = False
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     discovered: frozenset[str] = frozenset()  # local providers whose server answered discovery (discover.py)
+    silent: frozenset[str] = frozenset()  # local providers discovery asked that did not answer
 
     def model(self, alias: str) -> Model:
         if alias not in self.models:

@@ -156,7 +156,9 @@ def _check(
     if options.local_only and not provider.local:
         reasons.append("not local (--local)")
     if provider.local:
-        if not options.local_only and provider.name not in state.local_enabled:
+        if provider.name in policy.silent:
+            reasons.append(f"no local server answering ({provider.name}: start it, or set {provider.base_url_env})")
+        elif not options.local_only and provider.name not in state.local_enabled:
             reasons.append(f"local server not enabled (use --local or set {provider.base_url_env})")
     elif not state.keys_present.get(provider.name, False):
         reasons.append(f"no API key (set {provider.key_env})")

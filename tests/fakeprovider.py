@@ -34,6 +34,14 @@ from typing import Any
 import pytest
 
 FLAVORS = ("anthropic", "openai", "moonshot", "gemini", "mistral", "ollama")
+WIRE_OF = {  # the wire protocol (adapter) each flavor speaks
+    "anthropic": "anthropic",
+    "openai": "openai",
+    "moonshot": "openai",
+    "gemini": "openai",
+    "ollama": "openai",
+    "mistral": "mistral",
+}
 _PREFIXES = {
     "anthropic": "/anthropic",
     "openai": "/openai/v1",

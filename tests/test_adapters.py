@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakeprovider import BAD_KEY, FLAVORS, FakeProvider, Fault, Reply, closed_port
+from fakeprovider import BAD_KEY, FLAVORS, WIRE_OF, FakeProvider, Fault, Reply, closed_port
 
 import routecli
 from routecli.providers import get_adapter
@@ -33,14 +33,7 @@ from routecli.providers.base import (
 
 pytest_plugins = ("fakeprovider",)  # the fake_provider fixture, until conftest.py re-exports it
 
-WIRES = {
-    "anthropic": "anthropic",
-    "openai": "openai",
-    "moonshot": "openai",
-    "gemini": "openai",
-    "ollama": "openai",
-    "mistral": "mistral",
-}
+WIRES = WIRE_OF
 ONE_PER_WIRE = ("anthropic", "openai", "mistral")
 QUICK = Timeouts(connect=0.5, first_token=0.5, idle=0.5)
 SLACK = 0.5  # what a busy 2-core machine may add on top of a timeout

@@ -83,7 +83,7 @@ def test_closed_port_finds_nothing_quickly_and_the_silence_is_cached(home: Path,
     found = disc.discover(policy, get_paths())
     assert time.monotonic() - started < 0.5
     assert found.models == () and found.providers == frozenset() and not found.from_cache
-    assert disc.with_discovered(policy, found) is policy
+    assert disc.with_discovered(policy, found).silent == {"ollama", "llamacpp"}  # excluded, not tried
     assert disc.discover(policy, get_paths()).from_cache  # no probe on the next run
 
 
@@ -238,3 +238,33 @@ def test_a_damaged_cache_is_probed_again(home: Path, tmp_path: Path, fake_provid
     cache.write_text(json.dumps(data))
     again = disc.discover(policy, get_paths())
     assert not again.from_cache and len(again.models) == 2
+
+
+def test_a_remote_provider_on_a_probed_port_is_not_mistaken_for_a_local_one(
+    home: Path, tmp_path: Path, fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+):
+    url = fake_provider.base_url("ollama")  # answers /models, like any OpenAI-compatible server
+    policy = _policy(tmp_path, [url])
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_provider.base_url("openai"))  # same host and port: it is OpenAI
+    assert disc.discover(policy, get_paths(), refresh=True).models == ()
+    monkeypatch.setenv("OLLAMA_BASE_URL", url)  # named by the user as the local server: asked all the same
+    assert len(disc.discover(policy, get_paths(), refresh=True).models) == 2
+
+
+def test_local_with_no_server_answering_is_a_clear_no_model(route, tmp_path: Path):
+    """--local, nothing on the probed port: exit 5 naming the silent server, not a failed call (exit 7)."""
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        f"providers:\n  ollama:\n    probe: [{closed_port()}]\n  llamacpp:\n    discover: false\n"
+        "  lmstudio:\n    discover: false\n",
+        encoding="utf-8",
+    )
+    result = route("ask", "hello there", "--local", "--policy", str(policy), env={"ROUTE_DISCOVER": "1"})
+    assert result.returncode == 5, result.stderr
+    assert "no local server answering (ollama" in result.stderr and result.stdout == ""
+    # a server the user names is tried all the same: here it refuses, so the call fails (exit 7)
+    named = route(
+        "ask", "hello there", "--local", "--policy", str(policy),
+        env={"ROUTE_DISCOVER": "1", "OLLAMA_BASE_URL": f"http://127.0.0.1:{closed_port()}/v1"},
+    )  # fmt: skip
+    assert named.returncode == 7 and "Connection refused" in named.stderr

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from fakeprovider import FakeProvider, Fault, Reply, closed_port
+from fakeprovider import WIRE_OF, FakeProvider, Fault, Reply, closed_port
 
 import routecli
 from routecli.providers import anthropic_wire, get_adapter, preflight
@@ -35,14 +35,7 @@ from routecli.providers.base import (
 
 pytest_plugins = ("fakeprovider",)
 
-WIRES = {
-    "anthropic": "anthropic",
-    "openai": "openai",
-    "moonshot": "openai",
-    "gemini": "openai",
-    "ollama": "openai",
-    "mistral": "mistral",
-}
+WIRES = WIRE_OF
 SDK_MODULES = ("anthropic", "openai", "mistralai")
 QUICK = Timeouts(connect=0.5, first_token=0.5, idle=0.5)
 ROOT = str(Path(routecli.__file__).resolve().parent.parent)
