@@ -5,7 +5,8 @@ running in this process (no network). Cases run interleaved, round by round, so 
 
 Goals: `route ask -m <alias>` <= 1.10x a minimal script calling the same SDK; with the primary (claude-haiku)
 refusing connections or answering 529, the fallback's TTFT <= 1.20x a direct call to it (mistral-medium);
-with the primary in cooldown (skipped without contact) <= 1.10x that direct call.
+with the primary in cooldown (skipped without contact) <= 1.10x that direct call. The "+think" cases add a
+provider that waits THINK seconds before its first token (no goal; shown for what it means in real use).
 
     python bench/ttft.py [--runs 7]
 """
@@ -29,9 +30,10 @@ from _common import bench_env, route_cmd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from fakeprovider import FakeProvider, Fault, closed_port  # noqa: E402 - tests/ is put on the path just above
+from fakeprovider import FakeProvider, Fault, Reply, closed_port  # noqa: E402 - tests/ is put on the path just above
 
 PROMPT = "hello there!"
+THINK = 0.5  # seconds a "+think" provider waits between its response headers and the first token
 MAX_TOKENS = 4096
 FLAVORS_WITH_URLS = ("anthropic", "openai", "moonshot", "gemini", "mistral")
 PRIMARY, FALLBACK = "claude-haiku", "mistral-medium"  # the chat chain for PROMPT
@@ -145,6 +147,20 @@ def build_cases(fake: FakeProvider, template: Path) -> list[Case]:
         cases.append(Case(f"route ask -m {alias}", [*route, "ask", PROMPT, "-m", alias], lambda: warm,
                           hello(flavor, alias)))
 
+    # The same, with a provider that takes THINK seconds from its response headers to the first token, as
+    # real ones do. route sends its request before importing the SDK, so the import overlaps that wait.
+    for alias, sdk in SDK_FOR.items():
+        flavor = FLAVOR_OF_SDK[sdk]
+
+        def thinking(flavor: str = flavor) -> dict[str, str]:
+            fake.script(flavor, Reply(chunks=1, chunk_delay=THINK))
+            return warm
+
+        cases.append(Case(f"sdk script: {sdk} +think", script(SDK_SCRIPTS[sdk], flavor, ids[alias]), thinking,
+                          "Hello"))
+        cases.append(Case(f"route ask -m {alias} +think", [*route, "ask", PROMPT, "-m", alias], thinking,
+                          hello(flavor, alias)))
+
     refused = {**urls, "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{closed_port()}"}
     cooldown_home: list[str] = []
 
@@ -210,6 +226,9 @@ def main() -> None:
         ratio = medians[name] / medians[baseline]
         verdict = "ok" if ratio <= limit else "OVER GOAL"
         print(f"  goal <= {limit:.2f}x: {name} vs {baseline}: {ratio:.2f}x {verdict}")
+    for alias, sdk in SDK_FOR.items():  # no goal: what a provider's own latency does to the comparison
+        ratio = medians[f"route ask -m {alias} +think"] / medians[f"sdk script: {sdk} +think"]
+        print(f"  with {THINK:g} s provider latency: route ask -m {alias} vs sdk script: {sdk}: {ratio:.2f}x")
 
 
 if __name__ == "__main__":
