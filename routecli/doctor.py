@@ -93,8 +93,18 @@ def provider_rows(policy: Policy) -> list[dict[str, Any]]:
             "enabled": provider.name in enabled_local if provider.local else key is not None,
             "ping_model": _ping_model(policy, provider),
         }
+        if provider.local:
+            row["discovery"] = (
+                "found" if provider.name in policy.discovered
+                else "not answering" if provider.name in policy.silent
+                else "off" if not provider.discover else "not asked"
+            )  # fmt: skip
         if provider.local and not row["enabled"]:
-            row["why_disabled"] = f"local server not enabled (set {provider.base_url_env} or ROUTE_LOCAL=1)"
+            row["why_disabled"] = (
+                f"no local server answering (start it, or set {provider.base_url_env})"
+                if provider.name in policy.silent
+                else f"local server not enabled (set {provider.base_url_env} or ROUTE_LOCAL=1)"
+            )
         elif not provider.local and key is None:
             row["why_disabled"] = f"no API key (set {provider.key_env})"
         rows.append(row)
@@ -322,7 +332,8 @@ def render_text(report: dict[str, Any], color: bool) -> str:
         table = [["name", "wire", "kind", "base URL", "key"]]
         for row in report["providers"]:
             if row["local"]:
-                kind = "local, " + ("enabled" if row["enabled"] else "off")
+                state = "found" if row.get("discovery") == "found" else "enabled" if row["enabled"] else "off"
+                kind = "local, " + ("not answering" if row.get("discovery") == "not answering" else state)
                 key = f"{row['key_env']}: {row['key'] or 'not set'}" if row["key_env"] else "none needed"
             else:
                 kind = "remote"

@@ -6,6 +6,8 @@
   rows are then kept in a pending file beside it and imported by the next run that can write.
 - Costs are stored exactly (a decimal string) and as integer nano-dollars for fast sums. A model with no
   known price is stored with NULL cost: "unpriced", never $0.
+- A trigger keeps running totals per day and report key (the rollup), so reports and budget checks never
+  scan a million attempts.
 - The schema is versioned with PRAGMA user_version; `_MIGRATIONS[n]` takes a ledger from version n to
   n + 1, so a later release opens an older ledger without loss.
 """
@@ -70,7 +72,58 @@ _MIGRATIONS: list[list[str]] = [
     ],
     # 1 -> 2: which stage of a request an attempt was (map-reduce summaries make several calls).
     ["ALTER TABLE attempts ADD COLUMN stage TEXT"],
+    # 2 -> 3: running totals per day and report key, kept by a trigger, so `route costs` and the budget
+    # check read a few thousand rows instead of scanning every attempt. task and profile are '' for NULL
+    # (a UNIQUE key treats NULLs as distinct). min_ts / max_ts tell whether a day lies wholly in a range.
+    [
+        """
+    CREATE TABLE rollup (
+        day TEXT NOT NULL, alias TEXT NOT NULL, provider TEXT NOT NULL, task TEXT NOT NULL,
+        profile TEXT NOT NULL, status TEXT NOT NULL, command TEXT NOT NULL,
+        calls INTEGER NOT NULL, failed INTEGER NOT NULL, requests INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL,
+        cost_nano INTEGER NOT NULL, unpriced INTEGER NOT NULL, min_ts REAL NOT NULL, max_ts REAL NOT NULL,
+        UNIQUE (day, alias, provider, task, profile, status, command)
+    )""",
+        """
+    INSERT INTO rollup SELECT day, alias, provider, COALESCE(task, ''), COALESCE(profile, ''), status, command,
+        COUNT(*), SUM(status != 'ok'), SUM(chain_position = 0 AND try_number = 0), COALESCE(SUM(input_tokens), 0),
+        COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(cost_nano), 0),
+        SUM(cost_nano IS NULL), MIN(ts), MAX(ts)
+    FROM attempts GROUP BY 1, 2, 3, 4, 5, 6, 7""",
+        """
+    CREATE TRIGGER attempts_rollup AFTER INSERT ON attempts BEGIN
+        INSERT INTO rollup VALUES (NEW.day, NEW.alias, NEW.provider, COALESCE(NEW.task, ''),
+            COALESCE(NEW.profile, ''), NEW.status, NEW.command, 1, NEW.status != 'ok',
+            NEW.chain_position = 0 AND NEW.try_number = 0, COALESCE(NEW.input_tokens, 0),
+            COALESCE(NEW.output_tokens, 0), COALESCE(NEW.cached_input_tokens, 0), COALESCE(NEW.cost_nano, 0),
+            NEW.cost_nano IS NULL, NEW.ts, NEW.ts)
+        ON CONFLICT (day, alias, provider, task, profile, status, command) DO UPDATE SET
+            calls = calls + 1, failed = failed + excluded.failed, requests = requests + excluded.requests,
+            input_tokens = input_tokens + excluded.input_tokens,
+            output_tokens = output_tokens + excluded.output_tokens,
+            cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+            cost_nano = cost_nano + excluded.cost_nano, unpriced = unpriced + excluded.unpriced,
+            min_ts = MIN(min_ts, excluded.min_ts), max_ts = MAX(max_ts, excluded.max_ts);
+    END""",
+    ],
 ]
+ROLLUP_VERSION = 3  # from this schema version on, the rollup table exists
+
+# The report keys (`route costs --by`), and the sums every report row carries, in Totals' order.
+KEYS = ("day", "alias", "provider", "task", "profile", "status", "command")
+RAW_SUMS = (
+    # Every request has exactly one first attempt (position 0, try 0): counting those counts requests
+    # without COUNT(DISTINCT request_id), which costs a sort over the whole range.
+    "COUNT(*), SUM(status != 'ok'), SUM(chain_position = 0 AND try_number = 0), COALESCE(SUM(input_tokens), 0), "
+    "COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(cost_nano), 0), "
+    "SUM(cost_nano IS NULL)"
+)
+_ROLLUP_SUMS = (
+    "SUM(calls), SUM(failed), SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cached_input_tokens), "
+    "SUM(cost_nano), SUM(unpriced)"
+)
+Sums = list[int]  # calls, failed, requests, input, output, cached input tokens, cost_nano, unpriced
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 COLUMNS = (
@@ -305,8 +358,63 @@ class Ledger:
             raise self._error("cannot read", error) from None
 
     def spent_since(self, since_ts: float) -> Decimal:
-        (nano,) = self.query("SELECT COALESCE(SUM(cost_nano), 0) FROM attempts WHERE ts >= ?", (since_ts,))[0]
-        return Decimal(int(nano)) / NANO
+        totals = self.aggregate((), since_ts, None).get((), [0] * 8)
+        return Decimal(totals[6]) / NANO
+
+    def aggregate(self, keys: Sequence[str], since: float | None, until: float | None) -> dict[tuple[Any, ...], Sums]:
+        """Sums per value of `keys` (from KEYS) over attempts with since <= ts < until.
+
+        Days lying wholly inside the range come from the rollup; the (at most two) days the range cuts are
+        summed from their attempts. An older ledger opened read-only has no rollup: all from attempts.
+        """
+        for key in keys:
+            if key not in KEYS:
+                raise ValueError(key)
+        if self.schema_version() < ROLLUP_VERSION:
+            return self._raw_sums(keys, since, until)
+        result: dict[tuple[Any, ...], Sums] = {}
+        whole: list[str] = []
+        for day, low, high in self.query("SELECT day, MIN(min_ts), MAX(max_ts) FROM rollup GROUP BY day"):
+            if (since is not None and high < since) or (until is not None and low >= until):
+                continue  # wholly outside
+            if (since is None or low >= since) and (until is None or high < until):
+                whole.append(day)
+            else:  # cut by the range: its own attempts, found through the ts index within the day
+                _merge(result, self._raw_sums(keys, max(since or low, low), until, (day, high)))
+        if whole:
+            columns = [f"NULLIF({k}, '')" if k in ("task", "profile") else k for k in keys]
+            select = ", ".join([*columns, _ROLLUP_SUMS])
+            group = f" GROUP BY {', '.join(columns)}" if keys else ""
+            sql = f"SELECT {select} FROM rollup WHERE day IN (SELECT value FROM json_each(?)){group}"
+            _merge(result, _keyed(self.query(sql, (json.dumps(whole),)), len(keys)))
+        return result
+
+    def _raw_sums(
+        self, keys: Sequence[str], since: float | None, until: float | None, day: tuple[str, float] | None = None
+    ) -> dict[tuple[Any, ...], Sums]:
+        """Sums from the attempts themselves; `day` = (that day, its last ts) limits the scan to one day."""
+        clauses, params = [], []
+        day_name, day_end = day if day else (None, None)
+        for clause, value in (("ts >= ?", since), ("ts < ?", until), ("ts <= ?", day_end), ("day = ?", day_name)):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        group = f" GROUP BY {', '.join(keys)}" if keys else ""
+        rows = self.query(f"SELECT {', '.join([*keys, RAW_SUMS])} FROM attempts{where}{group}", params)
+        return _keyed([row for row in rows if row[len(keys)]], len(keys))  # no attempts: no row
+
+
+def _keyed(rows: Iterable[tuple[Any, ...]], width: int) -> dict[tuple[Any, ...], Sums]:
+    return {tuple(row[:width]): [int(v or 0) for v in row[width:]] for row in rows}
+
+
+def _merge(into: dict[tuple[Any, ...], Sums], more: dict[tuple[Any, ...], Sums]) -> None:
+    for key, sums in more.items():
+        if key in into:
+            into[key] = [a + b for a, b in zip(into[key], sums, strict=True)]
+        else:
+            into[key] = sums
 
 
 def pending_paths(ledger_path: Path) -> list[Path]:

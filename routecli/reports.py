@@ -1,6 +1,7 @@
 """What `route costs` and `route stats` report, computed from the ledger. No terminal output here.
 
-Sums run in SQL over integer nano-dollars, so a million rows take well under a second. Savings price
+Sums run in SQL over integer nano-dollars, from the ledger's per-day rollup wherever a day lies wholly in
+the range (see Ledger.aggregate), so a million rows take a few milliseconds. Savings price
 the recorded usage of every successful call at another model's rates (with its tiers) and compare that
 with everything actually spent, failed attempts included: routing overheads count against the saving.
 """
@@ -146,17 +147,13 @@ def _where(since: float | None, until: float | None) -> tuple[str, list[float]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-_AGGREGATES = (
-    # Every request has exactly one first attempt (position 0, try 0): counting those counts requests
-    # without COUNT(DISTINCT request_id), which costs a sort over the whole range.
-    "COUNT(*), SUM(status != 'ok'), SUM(chain_position = 0 AND try_number = 0), COALESCE(SUM(input_tokens), 0), "
-    "COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(cost_nano), 0), "
-    "SUM(cost_nano IS NULL)"
-)
+def _totals(sums: list[int]) -> Totals:
+    return Totals(*sums)
 
 
-def _totals(row: tuple[Any, ...]) -> Totals:
-    return Totals(*(int(v or 0) for v in row))
+def _null_first(values: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
+    """Sort keys as SQL's ORDER BY does: NULL (no task, no profile) before any value."""
+    return tuple((v is not None, "" if v is None else v) for v in values)
 
 
 def cost_report(
@@ -176,15 +173,12 @@ def cost_report(
         return report
     where, params = _where(since, until)
     with Ledger(ledger_path, readonly=True) as ledger:
-        report.total = _totals(ledger.query(f"SELECT {_AGGREGATES} FROM attempts{where}", params)[0])
+        total = ledger.aggregate((), since, until).get(())
+        report.total = _totals(total) if total else Totals()
         if by:
-            columns = ", ".join(GROUPS[name] for name in by)
-            rows = ledger.query(
-                f"SELECT {columns}, {_AGGREGATES} FROM attempts{where} GROUP BY {columns} ORDER BY {columns}", params
-            )
-            for row in rows:
-                key = dict(zip(by, row[: len(by)], strict=True))
-                report.groups.append((key, _totals(row[len(by) :])))
+            groups = ledger.aggregate([GROUPS[name] for name in by], since, until)
+            for values in sorted(groups, key=_null_first):
+                report.groups.append((dict(zip(by, values, strict=True)), _totals(groups[values])))
         if vs is not None:
             report.savings = _savings(ledger, where, params, vs[0], vs[1], report.total.cost)
     return report
