@@ -24,6 +24,7 @@ from typing import Any
 
 from .paths import Paths
 from .policy import Model, Origin, Policy, PriceOverride, Provider
+from .state import base_url, base_url_override
 
 TTL = 60.0  # seconds an answer (or a silence) is trusted; `route local serve` clears the cache
 PROBE_TIMEOUT = 0.3  # seconds for the whole probe: loopback answers in milliseconds or not at all
@@ -58,7 +59,7 @@ def enabled() -> bool:
 
 def targets(provider: Provider) -> list[str]:
     """The base URLs to ask, in order of preference."""
-    override = os.environ.get(provider.base_url_env, "").strip()
+    override = base_url_override(provider)
     if override:  # the user named the server: ask that one only
         return [override.rstrip("/")]
     return list(provider.probe) or [provider.base_url.rstrip("/")]
@@ -69,7 +70,7 @@ def _remote_servers(policy: Policy) -> set[tuple[str, int | None]]:
     route already knows as OpenAI, say, is that provider, not a free local model to probe for (a server
     the user names with the local provider's own <NAME>_BASE_URL is still asked)."""
     return {
-        _host_port(os.environ.get(p.base_url_env, "").strip() or p.base_url)
+        _host_port(base_url(p))
         for p in policy.providers.values()
         if not p.local
     }
@@ -97,7 +98,7 @@ def discover(
     server started in the last minute must not be reported as missing)."""
     taken = _remote_servers(policy)
     wanted = {
-        p.name: [url for url in targets(p) if _host_port(url) not in taken or os.environ.get(p.base_url_env)]
+        p.name: [url for url in targets(p) if _host_port(url) not in taken or base_url_override(p)]
         for p in policy.providers.values()
         if p.local and p.discover
     }
@@ -132,7 +133,7 @@ def with_discovered(policy: Policy, found: Discovery) -> Policy:
     keeps the policy's order, and `--local` should not try a silent server first. They stay, as a fallback
     and so that `route explain` still shows them.
     """
-    named = {p.name for p in policy.providers.values() if os.environ.get(p.base_url_env, "").strip()}
+    named = {p.name for p in policy.providers.values() if base_url_override(p)}
     silent = policy.silent | (found.silent - named)  # a server the user named is tried all the same
     if not found.base_urls:
         return replace(policy, silent=silent) if silent != policy.silent else policy

@@ -23,7 +23,7 @@ from .errors import EXIT_LEDGER, EXIT_OK, EXIT_PROVIDER, EXIT_USAGE, LedgerError
 from .paths import Paths
 from .policy import Policy, Provider, default_policy_path, load_policy, user_policy_path, validate_file
 from .policy_view import known_secrets, scrub
-from .state import api_key, base_url, local_enabled, mask
+from .state import api_key, base_url, base_url_override, local_enabled, mask
 
 # A ping is one token: short limits, so a provider that hangs is reported in seconds, not minutes.
 PING_CONNECT_S = 3.0
@@ -80,7 +80,7 @@ def provider_rows(policy: Policy) -> list[dict[str, Any]]:
     rows = []
     for provider in policy.providers.values():
         key = api_key(provider)
-        url_override = os.environ.get(provider.base_url_env, "").strip()
+        url_override = base_url_override(provider)
         row: dict[str, Any] = {
             "name": provider.name,
             "wire": provider.wire,
@@ -332,8 +332,9 @@ def render_text(report: dict[str, Any], color: bool) -> str:
         table = [["name", "wire", "kind", "base URL", "key"]]
         for row in report["providers"]:
             if row["local"]:
-                state = "found" if row.get("discovery") == "found" else "enabled" if row["enabled"] else "off"
-                kind = "local, " + ("not answering" if row.get("discovery") == "not answering" else state)
+                discovery = row.get("discovery")
+                shown = discovery if discovery in ("found", "not answering") else None
+                kind = "local, " + (shown or ("enabled" if row["enabled"] else "off"))
                 key = f"{row['key_env']}: {row['key'] or 'not set'}" if row["key_env"] else "none needed"
             else:
                 kind = "remote"

@@ -20,9 +20,14 @@ def api_key(provider: Provider) -> str | None:
     return value or None
 
 
+def base_url_override(provider: Provider) -> str | None:
+    """`<NAME>_BASE_URL` from the environment, when the user set one: the server they named."""
+    return os.environ.get(provider.base_url_env, "").strip() or None
+
+
 def base_url(provider: Provider) -> str:
     """`<NAME>_BASE_URL` in the environment wins over the policy's base_url."""
-    return os.environ.get(provider.base_url_env, "").strip() or provider.base_url
+    return base_url_override(provider) or provider.base_url
 
 
 def local_enabled(policy: Policy) -> frozenset[str]:
@@ -30,7 +35,7 @@ def local_enabled(policy: Policy) -> frozenset[str]:
     once discovery found them answering (`policy.discovered`, see discover.py)."""
     switched_on = os.environ.get("ROUTE_LOCAL", "") not in ("", "0")
     return policy.discovered | frozenset(
-        p.name for p in policy.providers.values() if p.local and (switched_on or os.environ.get(p.base_url_env))
+        p.name for p in policy.providers.values() if p.local and (switched_on or base_url_override(p))
     )
 
 
