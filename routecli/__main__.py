@@ -1,3 +1,3 @@
-from .cli import main
+from routecli.cli import main
 
 main()

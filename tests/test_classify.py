@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from routecli.classify import classify, estimate_complexity
-from routecli.policy import load_policy
+from routecli.policy.load import load_policy
+from routecli.routing.classify import classify, estimate_complexity
 
 DATA = Path(__file__).parent / "data" / "labelled_prompts.yaml"
 MIN_ACCURACY = 0.85

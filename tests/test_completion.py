@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, _clean_env
 
-from routecli.completion import FILE_NAMES, SHELLS, complete_group, complete_model, script
+from routecli.cli.completion import FILE_NAMES, SHELLS, complete_group, complete_model, script
 
 DEFAULT_ALIASES = {
     "claude-haiku", "claude-sonnet", "claude-opus", "mistral-small", "mistral-medium", "mistral-large",

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from fakeprovider import FakeProvider, closed_port
 
-from routecli import discover as disc
 from routecli.errors import PolicyError
+from routecli.local import discover as disc
 from routecli.paths import get_paths
-from routecli.policy import load_policy
-from routecli.state import base_url, local_enabled
+from routecli.policy.load import load_policy
+from routecli.policy.environment import read_environment
 
 
 def _policy(tmp_path: Path, ollama_probe: list[Any], llamacpp_probe: list[Any] | None = None) -> Any:
@@ -51,8 +51,9 @@ def test_fake_ollama_models_become_free_local_candidates(home: Path, tmp_path: P
     assert set(mini.strengths) == {"chat", "summarize", "extract"}
 
     merged = disc.with_discovered(policy, found)
-    assert merged.discovered == {"ollama"} and local_enabled(merged) >= {"ollama"}
-    assert base_url(merged.providers["ollama"]) == url
+    environment = read_environment(merged)
+    assert merged.discovered == {"ollama"} and environment.local_enabled >= {"ollama"}
+    assert environment.base_url("ollama") == url
     for task in ("chat", "summarize", "extract"):
         assert merged.tasks[task].candidates[-2:] == ("ollama/fake-mini", "ollama/fake-large")
         # the static `local` model (llama3.2:3b) is not on that server: it would only fail first
@@ -63,17 +64,19 @@ def test_fake_ollama_models_become_free_local_candidates(home: Path, tmp_path: P
 
 
 def test_discovered_model_wins_under_local_and_cheap(home: Path, tmp_path: Path, fake_provider: FakeProvider):
-    from routecli.inputs import gather
-    from routecli.planner import make_plan
-    from routecli.router import Options
+    from routecli.routing.inputs import gather
+    from routecli.routing.options import RequestOptions
+    from routecli.routing.plan import make_plan
+    from routecli.run.state import read_world
 
     policy = disc.apply(_policy(tmp_path, [fake_provider.base_url("ollama")]), get_paths())
     request = gather("hello there", None, None, stdin_data=b"")
-    for options in (Options(local_only=True), Options(profile="cheap")):
-        plan = make_plan(request, policy, get_paths(), options, task="chat")
+    world = read_world(policy, get_paths())
+    for options in (RequestOptions(task="chat", local_only=True), RequestOptions(task="chat", profile="cheap")):
+        plan = make_plan(request, policy, world.prices, world.state, options)
         assert plan.decision.chosen == "ollama/fake-mini", plan.decision.reason
     # balanced, average complexity: chat needs tier 2 (a greeting's low complexity would drop it to 1)
-    balanced = make_plan(request, policy, get_paths(), Options(), task="chat", complexity=5)
+    balanced = make_plan(request, policy, world.prices, world.state, RequestOptions(task="chat", complexity=5))
     assert "tier 1 below required 2" in balanced.decision.verdict("ollama/fake-mini").why
 
 

@@ -8,9 +8,9 @@ import time
 from conftest import ALL_KEYS, provider_env
 from fakeprovider import Fault, Reply, closed_port
 
-from routecli import cooldowns
-from routecli.ledger import SCHEMA_VERSION, Ledger, pending_path
-from routecli.state import mask
+from routecli.ledger import cooldowns
+from routecli.ledger.store import SCHEMA_VERSION, Ledger, pending_path
+from routecli.policy.environment import mask
 
 PROVIDERS = ["anthropic", "mistral", "moonshot", "openai", "gemini", "ollama"]
 

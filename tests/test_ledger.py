@@ -263,7 +263,7 @@ def test_stats_rates_latency_and_advice(route, home, fake_provider):
 
 
 def _spend(home: Path, usd: str) -> None:
-    from routecli.ledger import Row, record
+    from routecli.ledger.store import Row, record
 
     row = Row(
         time.time(),
@@ -322,7 +322,7 @@ def test_per_request_max_cost_flag(route):
 
 
 def test_an_older_ledger_is_migrated_without_loss(route, home, fake_provider):
-    from routecli.ledger import _MIGRATIONS
+    from routecli.ledger.store import _MIGRATIONS
 
     ledger = home / "data" / "ledger.sqlite3"
     ledger.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from routecli.localserver import LocalServerError, serve
+from routecli.local.server import LocalServerError, serve
 
 
 def _free_port() -> int:

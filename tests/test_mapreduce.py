@@ -9,7 +9,7 @@ import sqlite3
 from conftest import ALL_KEYS, provider_env
 from fakeprovider import Fault, Reply
 
-from routecli.chunking import BYTES_PER_TOKEN, split
+from routecli.routing.chunking import BYTES_PER_TOKEN, split
 
 CHUNKED = "map_reduce:\n  chunk_tokens: 40000\n  above_tokens: 50000\n  concurrency: 3\n"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from conftest import REPO
 
-from routecli.policy_view import scrub, scrub_url
+from routecli.ui.policy_view import scrub, scrub_url
 
 USER_POLICY = """\
 models:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from routecli import localserver
+from routecli.local import server as localserver
 
 pytestmark = pytest.mark.realmodel
 
@@ -98,9 +98,9 @@ def test_ask_local_streams_text_and_records_server_usage(route: Any, tmp_path: P
 
 
 def test_discovery_finds_the_server_and_its_context(home: Path, tmp_path: Path, llama_server: str):
-    from routecli import discover
+    from routecli.local import discover
     from routecli.paths import get_paths
-    from routecli.policy import load_policy
+    from routecli.policy.load import load_policy
 
     path = tmp_path / "discover.yaml"
     path.write_text(

@@ -10,7 +10,7 @@ from decimal import Decimal
 from itertools import combinations
 from pathlib import Path
 
-from routecli.ledger import _MIGRATIONS, KEYS, ROLLUP_VERSION, SCHEMA_VERSION, Ledger, Row
+from routecli.ledger.store import _MIGRATIONS, KEYS, ROLLUP_VERSION, SCHEMA_VERSION, Ledger, Row
 
 DAY = 86_400.0
 START = datetime(2026, 10, 1, 9, 30).timestamp()

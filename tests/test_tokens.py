@@ -8,7 +8,7 @@ import sys
 
 import tiktoken
 
-from routecli import tokens
+from routecli.routing import tokens
 
 SAMPLES = [
     "hi",
@@ -65,7 +65,7 @@ def test_offline_encoding_needs_no_network():
         "import os, socket\n"
         "def no_net(*a, **k): raise OSError('network disabled in test')\n"
         "socket.socket.connect = no_net\n"
-        "from routecli.tokens import count_exact\n"
+        "from routecli.routing.tokens import count_exact\n"
         "print(count_exact('hello world'))\n"
     )
     env = {"TIKTOKEN_CACHE_DIR": "/nonexistent-cache", "PATH": "/usr/bin:/bin"}

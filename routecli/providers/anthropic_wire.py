@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from routecli.providers import NO_KEY, Emit, preflight, transport_error
+from routecli.providers import preflight
 from routecli.providers.base import (
+    NO_KEY,
     ChatRequest,
     Endpoint,
     ErrorKind,
@@ -25,6 +26,8 @@ from routecli.providers.base import (
     http_error,
     stream_error,
 )
+from routecli.providers.guard import Emit
+from routecli.providers.http import transport_error
 
 if TYPE_CHECKING:
     import httpx2
@@ -118,8 +121,13 @@ class _Tally:
         self.reasoning = _first(getattr(details, "thinking_tokens", None), self.reasoning)
 
     def events(self) -> list[Event]:
+        # Normalised as every adapter reports it: input_tokens counts every prompt token. Anthropic's own
+        # input_tokens leave out cache reads and writes (OpenAI's prompt_tokens include cached ones).
+        total_input = None
+        if self.input_tokens is not None:
+            total_input = self.input_tokens + (self.cached or 0) + (self.cache_write or 0)
         usage = UsageReport(
-            input_tokens=self.input_tokens,
+            input_tokens=total_input,
             output_tokens=self.output_tokens,
             cached_input_tokens=self.cached,
             reasoning_tokens=self.reasoning,

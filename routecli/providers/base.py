@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+NO_KEY = "not-needed"  # sent where a local server wants no key: SDKs would otherwise read keys from the env
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -52,7 +54,8 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class UsageReport:
-    """Token usage exactly as the provider reported it (None = the provider did not say)."""
+    """Token usage as the provider reported it (None = the provider did not say), normalised by the adapter:
+    input_tokens counts every prompt token, cached and cache-written ones included."""
 
     input_tokens: int | None = None
     output_tokens: int | None = None

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from routecli.providers import NO_KEY, Emit, preflight, transport_error
+from routecli.providers import preflight
 from routecli.providers.base import (
+    NO_KEY,
     ChatRequest,
     Endpoint,
     ErrorKind,
@@ -29,6 +30,8 @@ from routecli.providers.base import (
     one_line,
     stream_error,
 )
+from routecli.providers.guard import Emit
+from routecli.providers.http import transport_error
 
 if TYPE_CHECKING:
     import httpx2

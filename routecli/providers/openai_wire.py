@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from routecli.providers import NO_KEY, Emit, preflight, transport_error
+from routecli.providers import preflight
 from routecli.providers.base import (
+    NO_KEY,
     ChatRequest,
     Endpoint,
     ErrorKind,
@@ -30,6 +31,8 @@ from routecli.providers.base import (
     one_line,
     stream_error,
 )
+from routecli.providers.guard import Emit
+from routecli.providers.http import transport_error
 
 if TYPE_CHECKING:
     import httpx2

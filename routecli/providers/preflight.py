@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from routecli import __version__
-from routecli.providers import Emit, Watch, client_timeout, http_client, run_guarded, transport_error
 from routecli.providers.base import Endpoint, Event, ProviderError, Timeouts, http_error
+from routecli.providers.guard import Emit, Watch, run_guarded
+from routecli.providers.http import client_timeout, http_client, transport_error
 
 if TYPE_CHECKING:
     import httpx2  # at run time only inside functions: an import that reaches no provider costs nothing

@@ -1,0 +1,126 @@
+"""Housekeeping commands: `route doctor`, `route policy show|validate`, `route completion`.
+
+Registered on the app from cli.py (which imports this module at its end). Like cli.py, only wiring lives
+here, and every import beyond Typer happens inside the commands, so `route --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from routecli.cli.app import JsonOpt, NoColorOpt, PolicyOpt, app
+from routecli.paths import get_paths
+
+# ----------------------------------------------------------------------------- route doctor
+
+
+@app.command()
+def doctor(
+    ping: Annotated[
+        bool, typer.Option("--ping", help="Also send a one-token request to each provider with a key (costs ~$0).")
+    ] = False,
+    policy: PolicyOpt = None,
+    json_out: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> None:
+    """Check the setup: policy files, providers and keys (masked), ledger, cooldowns; --ping tests each provider.
+
+    Exit 0 when all is well, 2 when the policy is broken, 8 when the ledger cannot be read or written,
+    7 when a ping failed (the first of these that applies).
+    """
+    from routecli.run.doctor import diagnose
+    from routecli.ui.doctor_view import render_text
+    from routecli.ui.render import error_line, print_json
+
+    report = diagnose(policy, get_paths(), ping)
+    if json_out:
+        print_json(report)
+    else:
+        color = not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+        sys.stdout.write(render_text(report, color))
+        sys.stdout.flush()
+    if report["exit_code"]:
+        error_line("doctor found problems: " + "; ".join(report["problems"]))
+        raise typer.Exit(report["exit_code"])
+
+
+# ----------------------------------------------------------------------------- route policy ...
+
+policy_app = typer.Typer(
+    name="policy",
+    help="Show the effective routing policy, or check a policy file.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("show")
+def policy_show(
+    policy: PolicyOpt = None,
+    prices: Annotated[
+        bool, typer.Option("--prices/--no-prices", help="Add each model's resolved price (as YAML comments).")
+    ] = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """The merged policy in effect (the default with yours over it), as YAML; keys are never shown."""
+    from routecli.policy.load import load_policy
+    from routecli.ui.policy_view import known_secrets, plain, policy_yaml, price_dict
+    from routecli.ui.render import print_json
+
+    paths = get_paths()
+    loaded = load_policy(policy, paths.config_dir, paths.cache_dir)  # a broken policy: file:line, exit 2
+    table = None
+    if prices:
+        from routecli.policy.prices import resolve_prices
+
+        table = resolve_prices(loaded, paths.price_cache)
+    if json_out:
+        data = {"sources": list(loaded.sources), "policy": plain(loaded.raw, known_secrets(loaded))}
+        if table is not None:
+            data["prices"] = price_dict(table)
+        print_json(data)
+    else:
+        sys.stdout.write(policy_yaml(loaded, table))
+
+
+@policy_app.command("validate")
+def policy_validate(
+    file: Annotated[Path, typer.Argument(help="The policy file to check, merged over the default.")],
+) -> None:
+    """Check FILE merged over the default policy: `ok: FILE (N models, M tasks)`, or `file:line: error` (exit 2)."""
+    from routecli.policy.load import validate_file
+
+    checked = validate_file(file)  # a PolicyError is printed as one file:line line by main(), exit 2
+    typer.echo(f"ok: {file} ({len(checked.models)} models, {len(checked.tasks)} tasks)")
+
+
+# ----------------------------------------------------------------------------- route completion
+
+
+@app.command()
+def completion(
+    shell: Annotated[
+        str | None, typer.Argument(help="bash, zsh or fish: print that shell's completion script.")
+    ] = None,
+    write: Annotated[
+        Path | None, typer.Option("--write", help="Write route.bash, route.zsh and route.fish into this folder.")
+    ] = None,
+) -> None:
+    """Print the shell completion script (`route completion bash > ...`); see the README to install it."""
+    from routecli.cli.completion import SHELLS, script, write_scripts
+    from routecli.errors import UsageError
+
+    if write is not None:
+        for path in write_scripts(write):
+            typer.echo(str(path))
+        return
+    if shell not in SHELLS:
+        got = f" (not {shell!r})" if shell else ""
+        raise UsageError(f"name a shell: {', '.join(SHELLS)}{got}, or --write DIR")
+    sys.stdout.write(script(shell))

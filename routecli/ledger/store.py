@@ -1,0 +1,510 @@
+"""The cost ledger: one SQLite row per attempt, written safely by many processes at once.
+
+- WAL journal and a busy timeout, so `xargs -P 8 route ask` loses nothing; writes retry on "locked".
+- Rows are written after the reply has been shown, so a ledger write never delays the first token.
+- A ledger that cannot be written (full disk, read-only folder, corrupt file) raises LedgerError; the
+  rows are then kept in a pending file beside it and imported by the next run that can write.
+- Costs are stored exactly (a decimal string) and as integer nano-dollars for fast sums. A model with no
+  known price is stored with NULL cost: "unpriced", never $0.
+- A trigger keeps running totals per day and report key (the rollup), so reports and budget checks never
+  scan a million attempts.
+- The schema is versioned with PRAGMA user_version; `_MIGRATIONS[n]` takes a ledger from version n to
+  n + 1, so a later release opens an older ledger without loss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import Any
+
+from routecli.errors import LedgerError
+
+NANO = Decimal(1_000_000_000)
+BUSY_TIMEOUT_MS = 10_000
+WRITE_RETRIES = 5
+
+_MIGRATIONS: list[list[str]] = [
+    # 0 -> 1: the attempts table.
+    [
+        """
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,                 -- unix time the attempt started
+        day TEXT NOT NULL,                -- local calendar day, YYYY-MM-DD
+        request_id TEXT NOT NULL,         -- one per route invocation; attempts of one request share it
+        command TEXT NOT NULL,
+        task TEXT,
+        profile TEXT,
+        alias TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model_id TEXT NOT NULL,           -- the id we asked for
+        reported_model_id TEXT,           -- the id the provider says it used
+        chain_position INTEGER NOT NULL,  -- 0 = the chosen model, 1 = first fallback, ...
+        try_number INTEGER NOT NULL,      -- 0 = first try of that model, 1.. = retries
+        status TEXT NOT NULL,             -- ok | retry | fallback | error | interrupted | validation_failed
+        error_kind TEXT,
+        error TEXT,
+        input_tokens INTEGER,             -- every prompt token, cached ones included
+        output_tokens INTEGER,
+        cached_input_tokens INTEGER,
+        cache_write_tokens INTEGER,
+        reasoning_tokens INTEGER,
+        usage_estimated INTEGER NOT NULL DEFAULT 0,
+        cost_usd TEXT,                    -- exact decimal; NULL = unpriced
+        cost_nano INTEGER,                -- the same in nano-dollars, for sums
+        price_source TEXT,                -- e.g. "genai-prices 0.2.3" or "policy"
+        first_token_s REAL,
+        total_s REAL,
+        reason TEXT,
+        prompt TEXT                       -- only with --log-prompts
+    )""",
+        "CREATE INDEX attempts_ts ON attempts (ts)",
+    ],
+    # 1 -> 2: which stage of a request an attempt was (map-reduce summaries make several calls).
+    ["ALTER TABLE attempts ADD COLUMN stage TEXT"],
+    # 2 -> 3: running totals per day and report key, kept by a trigger, so `route costs` and the budget
+    # check read a few thousand rows instead of scanning every attempt. task and profile are '' for NULL
+    # (a UNIQUE key treats NULLs as distinct). min_ts / max_ts tell whether a day lies wholly in a range.
+    [
+        """
+    CREATE TABLE rollup (
+        day TEXT NOT NULL, alias TEXT NOT NULL, provider TEXT NOT NULL, task TEXT NOT NULL,
+        profile TEXT NOT NULL, status TEXT NOT NULL, command TEXT NOT NULL,
+        calls INTEGER NOT NULL, failed INTEGER NOT NULL, requests INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL,
+        cost_nano INTEGER NOT NULL, unpriced INTEGER NOT NULL, min_ts REAL NOT NULL, max_ts REAL NOT NULL,
+        UNIQUE (day, alias, provider, task, profile, status, command)
+    )""",
+        """
+    INSERT INTO rollup SELECT day, alias, provider, COALESCE(task, ''), COALESCE(profile, ''), status, command,
+        COUNT(*), SUM(status != 'ok'), SUM(chain_position = 0 AND try_number = 0), COALESCE(SUM(input_tokens), 0),
+        COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(cost_nano), 0),
+        SUM(cost_nano IS NULL), MIN(ts), MAX(ts)
+    FROM attempts GROUP BY 1, 2, 3, 4, 5, 6, 7""",
+        """
+    CREATE TRIGGER attempts_rollup AFTER INSERT ON attempts BEGIN
+        INSERT INTO rollup VALUES (NEW.day, NEW.alias, NEW.provider, COALESCE(NEW.task, ''),
+            COALESCE(NEW.profile, ''), NEW.status, NEW.command, 1, NEW.status != 'ok',
+            NEW.chain_position = 0 AND NEW.try_number = 0, COALESCE(NEW.input_tokens, 0),
+            COALESCE(NEW.output_tokens, 0), COALESCE(NEW.cached_input_tokens, 0), COALESCE(NEW.cost_nano, 0),
+            NEW.cost_nano IS NULL, NEW.ts, NEW.ts)
+        ON CONFLICT (day, alias, provider, task, profile, status, command) DO UPDATE SET
+            calls = calls + 1, failed = failed + excluded.failed, requests = requests + excluded.requests,
+            input_tokens = input_tokens + excluded.input_tokens,
+            output_tokens = output_tokens + excluded.output_tokens,
+            cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+            cost_nano = cost_nano + excluded.cost_nano, unpriced = unpriced + excluded.unpriced,
+            min_ts = MIN(min_ts, excluded.min_ts), max_ts = MAX(max_ts, excluded.max_ts);
+    END""",
+    ],
+]
+ROLLUP_VERSION = 3  # from this schema version on, the rollup table exists
+
+# The report keys (`route costs --by`), and the sums every report row carries, in Totals' order.
+KEYS = ("day", "alias", "provider", "task", "profile", "status", "command")
+RAW_SUMS = (
+    # Every request has exactly one first attempt (position 0, try 0): counting those counts requests
+    # without COUNT(DISTINCT request_id), which costs a sort over the whole range.
+    "COUNT(*), SUM(status != 'ok'), SUM(chain_position = 0 AND try_number = 0), COALESCE(SUM(input_tokens), 0), "
+    "COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(cost_nano), 0), "
+    "SUM(cost_nano IS NULL)"
+)
+_ROLLUP_SUMS = (
+    "SUM(calls), SUM(failed), SUM(requests), SUM(input_tokens), SUM(output_tokens), SUM(cached_input_tokens), "
+    "SUM(cost_nano), SUM(unpriced)"
+)
+Sums = list[int]  # calls, failed, requests, input, output, cached input tokens, cost_nano, unpriced
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+COLUMNS = (
+    "ts",
+    "day",
+    "request_id",
+    "command",
+    "task",
+    "profile",
+    "alias",
+    "provider",
+    "model_id",
+    "reported_model_id",
+    "chain_position",
+    "try_number",
+    "status",
+    "error_kind",
+    "error",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "usage_estimated",
+    "cost_usd",
+    "cost_nano",
+    "price_source",
+    "first_token_s",
+    "total_s",
+    "reason",
+    "prompt",
+    "stage",
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One attempt as the ledger stores it. Built by `record.py` from an Attempt and its Decision."""
+
+    ts: float
+    request_id: str
+    command: str
+    task: str | None
+    profile: str | None
+    alias: str
+    provider: str
+    model_id: str
+    reported_model_id: str | None
+    chain_position: int
+    try_number: int
+    status: str
+    error_kind: str | None
+    error: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cached_input_tokens: int | None
+    cache_write_tokens: int | None
+    reasoning_tokens: int | None
+    usage_estimated: bool
+    cost_usd: Decimal | None
+    price_source: str | None
+    first_token_s: float | None
+    total_s: float | None
+    reason: str | None
+    prompt: str | None = None
+    stage: str | None = None  # e.g. "map 3/12", "reduce final"; None for a single call
+
+    def values(self) -> tuple[Any, ...]:
+        cost = None if self.cost_usd is None else str(self.cost_usd)
+        nano = None if self.cost_usd is None else int((self.cost_usd * NANO).quantize(Decimal(1), ROUND_HALF_EVEN))
+        day = datetime.fromtimestamp(self.ts).strftime("%Y-%m-%d")
+        return (
+            self.ts,
+            day,
+            self.request_id,
+            self.command,
+            self.task,
+            self.profile,
+            self.alias,
+            self.provider,
+            self.model_id,
+            self.reported_model_id,
+            self.chain_position,
+            self.try_number,
+            self.status,
+            self.error_kind,
+            self.error,
+            self.input_tokens,
+            self.output_tokens,
+            self.cached_input_tokens,
+            self.cache_write_tokens,
+            self.reasoning_tokens,
+            int(self.usage_estimated),
+            cost,
+            nano,
+            self.price_source,
+            self.first_token_s,
+            self.total_s,
+            self.reason,
+            self.prompt,
+            self.stage,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(zip(COLUMNS, self.values(), strict=True))
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    if isinstance(error, OSError) and error.strerror:
+        text = error.strerror
+    return text
+
+
+def _is_locked(error: sqlite3.OperationalError) -> bool:
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
+
+
+class Ledger:
+    """An open ledger. Use as a context manager; every method raises LedgerError, never sqlite3 errors."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        self.conn = self._open()
+
+    # --- opening and migrating ---------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            if self.readonly:
+                conn = sqlite3.connect(
+                    f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+                )
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # isolation_level=None: we open and commit every transaction ourselves.
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not self.readonly:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                self._migrate(conn)
+            else:
+                self._check_version(conn)
+            return conn
+        except sqlite3.DatabaseError as error:
+            raise self._error("cannot open", error) from None
+        except OSError as error:
+            raise LedgerError(f"cannot open the ledger {self.path}: {_describe(error)}") from None
+
+    def _error(self, action: str, error: BaseException) -> LedgerError:
+        text = _describe(error)
+        if "not a database" in text or "malformed" in text:
+            return LedgerError(f"the ledger {self.path} is corrupt ({text}); move it aside to start a new one")
+        return LedgerError(f"{action} the ledger {self.path}: {text}")
+
+    def _check_version(self, conn: sqlite3.Connection) -> int:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"the ledger {self.path} has schema version {version}, newer than this route ({SCHEMA_VERSION}); "
+                "upgrade route"
+            )
+        return int(version)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = self._check_version(conn)
+        while version < SCHEMA_VERSION:
+            for attempt in range(WRITE_RETRIES):
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    current = conn.execute("PRAGMA user_version").fetchone()[0]
+                    if current == version:  # no other process migrated meanwhile
+                        for statement in _MIGRATIONS[version]:
+                            conn.execute(statement)
+                        conn.execute(f"PRAGMA user_version = {version + 1}")
+                    conn.execute("COMMIT")
+                    break
+                except sqlite3.OperationalError as error:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    if not _is_locked(error) or attempt == WRITE_RETRIES - 1:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing -------------------------------------------------------------------------------------
+
+    def write(self, rows: Sequence[Row]) -> None:
+        self.write_values([row.values() for row in rows])
+
+    def write_values(self, values: Sequence[tuple[Any, ...]]) -> None:
+        if not values:
+            return
+        placeholders = ", ".join("?" for _ in COLUMNS)
+        sql = f"INSERT INTO attempts ({', '.join(COLUMNS)}) VALUES ({placeholders})"
+        for attempt in range(WRITE_RETRIES):
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")  # one transaction: all of a request's attempts or none
+                self.conn.executemany(sql, values)
+                self.conn.execute("COMMIT")
+                return
+            except sqlite3.DatabaseError as error:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+                locked = isinstance(error, sqlite3.OperationalError) and _is_locked(error)
+                if not locked or attempt == WRITE_RETRIES - 1:
+                    raise self._error("cannot write to", error) from None
+                time.sleep(0.05 * (attempt + 1))
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.DatabaseError as error:
+            raise self._error("cannot read", error) from None
+
+    def spent_since(self, since_ts: float) -> Decimal:
+        totals = self.aggregate((), since_ts, None).get((), [0] * 8)
+        return Decimal(totals[6]) / NANO
+
+    def aggregate(self, keys: Sequence[str], since: float | None, until: float | None) -> dict[tuple[Any, ...], Sums]:
+        """Sums per value of `keys` (from KEYS) over attempts with since <= ts < until.
+
+        Days lying wholly inside the range come from the rollup; the (at most two) days the range cuts are
+        summed from their attempts. An older ledger opened read-only has no rollup: all from attempts.
+        """
+        for key in keys:
+            if key not in KEYS:
+                raise ValueError(key)
+        if self.schema_version() < ROLLUP_VERSION:
+            return self._raw_sums(keys, since, until)
+        result: dict[tuple[Any, ...], Sums] = {}
+        whole: list[str] = []
+        for day, low, high in self.query("SELECT day, MIN(min_ts), MAX(max_ts) FROM rollup GROUP BY day"):
+            if (since is not None and high < since) or (until is not None and low >= until):
+                continue  # wholly outside
+            if (since is None or low >= since) and (until is None or high < until):
+                whole.append(day)
+            else:  # cut by the range: its own attempts, found through the ts index within the day
+                _merge(result, self._raw_sums(keys, max(since or low, low), until, (day, high)))
+        if whole:
+            columns = [f"NULLIF({k}, '')" if k in ("task", "profile") else k for k in keys]
+            select = ", ".join([*columns, _ROLLUP_SUMS])
+            group = f" GROUP BY {', '.join(columns)}" if keys else ""
+            sql = f"SELECT {select} FROM rollup WHERE day IN (SELECT value FROM json_each(?)){group}"
+            _merge(result, _keyed(self.query(sql, (json.dumps(whole),)), len(keys)))
+        return result
+
+    def _raw_sums(
+        self, keys: Sequence[str], since: float | None, until: float | None, day: tuple[str, float] | None = None
+    ) -> dict[tuple[Any, ...], Sums]:
+        """Sums from the attempts themselves; `day` = (that day, its last ts) limits the scan to one day."""
+        clauses, params = [], []
+        day_name, day_end = day if day else (None, None)
+        for clause, value in (("ts >= ?", since), ("ts < ?", until), ("ts <= ?", day_end), ("day = ?", day_name)):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        group = f" GROUP BY {', '.join(keys)}" if keys else ""
+        rows = self.query(f"SELECT {', '.join([*keys, RAW_SUMS])} FROM attempts{where}{group}", params)
+        return _keyed([row for row in rows if row[len(keys)]], len(keys))  # no attempts: no row
+
+
+def _keyed(rows: Iterable[tuple[Any, ...]], width: int) -> dict[tuple[Any, ...], Sums]:
+    return {tuple(row[:width]): [int(v or 0) for v in row[width:]] for row in rows}
+
+
+def _merge(into: dict[tuple[Any, ...], Sums], more: dict[tuple[Any, ...], Sums]) -> None:
+    for key, sums in more.items():
+        if key in into:
+            into[key] = [a + b for a, b in zip(into[key], sums, strict=True)]
+        else:
+            into[key] = sums
+
+
+def pending_paths(ledger_path: Path) -> list[Path]:
+    """Where rows wait when the ledger cannot take them: beside it, else in the temp folder."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return [
+        ledger_path.with_name(ledger_path.name + ".pending.jsonl"),
+        Path(tempfile.gettempdir()) / f"route-{uid}-{_short_hash(str(ledger_path))}.pending.jsonl",
+    ]
+
+
+def pending_path(ledger_path: Path) -> Path:
+    return pending_paths(ledger_path)[0]
+
+
+def _short_hash(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def record(path: Path, rows: Sequence[Row]) -> None:
+    """Write rows, first importing any left pending by an earlier run. On failure keep them pending."""
+    if not rows:
+        return
+    try:
+        with Ledger(path) as ledger:
+            _import_pending(ledger)
+            ledger.write(rows)
+    except LedgerError as error:
+        kept = _keep_pending(path, rows)
+        if kept is not None:
+            raise LedgerError(
+                f"{error.message} (this call is kept in {kept} until the ledger can be written)"
+            ) from None
+        raise
+
+
+def _keep_pending(path: Path, rows: Sequence[Row]) -> Path | None:
+    """Best effort: the rows a failed write could not store, as JSON lines; returns where they went."""
+    for candidate in pending_paths(path):
+        try:
+            with open(candidate, "a", encoding="utf-8") as handle:
+                for row in rows:
+                    handle.write(json.dumps(row.as_json()) + "\n")
+            return candidate
+        except OSError:
+            continue
+    return None
+
+
+def _import_pending(ledger: Ledger) -> None:
+    for pending in pending_paths(ledger.path):
+        if pending.exists():
+            _import_one(ledger, pending)
+
+
+def _import_one(ledger: Ledger, pending: Path) -> None:
+    claimed = pending.with_name(f"{pending.name}.{os.getpid()}")
+    try:
+        os.replace(pending, claimed)  # atomic: only one process imports a given batch
+    except OSError:
+        return
+    try:
+        values = []
+        for line in claimed.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError, KeyError):
+                data = json.loads(line)
+                values.append(tuple(data.get(c) for c in COLUMNS))  # rows from older versions lack new columns
+        ledger.write_values(values)
+        claimed.unlink()
+    except LedgerError:
+        with contextlib.suppress(OSError):
+            os.replace(claimed, pending)
+        raise
+
+
+def day_start(now: float | None = None) -> float:
+    moment = datetime.fromtimestamp(now if now is not None else time.time())
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def month_start(now: float | None = None) -> float:
+    moment = datetime.fromtimestamp(now if now is not None else time.time())
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def spent(path: Path, now: float | None = None) -> tuple[Decimal, Decimal]:
+    """(today, this month) in USD, from the ledger; zero when there is no ledger yet."""
+    if not path.exists():
+        return Decimal(0), Decimal(0)
+    with Ledger(path, readonly=True) as ledger:
+        return ledger.spent_since(day_start(now)), ledger.spent_since(month_start(now))

@@ -1,0 +1,111 @@
+"""Finding and loading the policy: the packaged default, the user's file merged over it, and a cache of the result.
+
+Every mistake is a PolicyError naming the file and line that caused it. Nothing here imports an SDK or touches the
+network; prices are attached later by `prices.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from routecli.errors import PolicyError
+from routecli.policy.build import build_policy
+from routecli.policy.located import LineDict, decode_hook, encode
+from routecli.policy.merge import merge_policies
+from routecli.policy.schema import read_policy_file
+from routecli.policy.types import Policy
+
+
+def default_policy_path() -> Path:
+    """routes.yaml ships inside the package (wheel); in a source checkout it sits at the repo root."""
+    package = Path(__file__).resolve().parent.parent  # routecli/
+    packaged = package / "routes.yaml"
+    return packaged if packaged.exists() else package.parent / "routes.yaml"
+
+
+def user_policy_path(explicit: str | None, config_dir: Path) -> Path | None:
+    """--policy, then $ROUTE_POLICY, then ./routes.yaml, then the config dir's routes.yaml."""
+    for candidate, must_exist in ((explicit, True), (os.environ.get("ROUTE_POLICY"), True)):
+        if candidate:
+            path = Path(candidate).expanduser()
+            if must_exist and not path.is_file():
+                raise PolicyError(str(path), None, "policy file not found")
+            return path
+    for path in (Path("routes.yaml"), config_dir / "routes.yaml"):
+        if path.is_file():
+            return path
+    return None
+
+
+def load_policy(explicit: str | None, config_dir: Path, cache_dir: Path | None = None) -> Policy:
+    """The default policy, with the user's policy (if any) merged over it.
+
+    The merged, validated YAML is cached as JSON keyed by each file's path, size and mtime, so most
+    runs skip PyYAML and the checks; any change to a file, or a new route version, rebuilds it.
+    """
+    default_path = default_policy_path()
+    user_path = user_policy_path(explicit, config_dir)
+    paths = [default_path]
+    if user_path is not None and not _same_file(user_path, default_path):
+        paths.append(user_path)
+    sources = tuple(str(p) for p in paths)
+    key = _cache_key(paths)
+    cache_file = cache_dir / "policy.json" if cache_dir else None
+    raw = _load_cached(cache_file, key) if cache_file and key else None
+    if raw is not None:
+        return build_policy(raw, sources)
+    raw = read_policy_file(default_path)
+    if len(paths) > 1:
+        raw = merge_policies(raw, read_policy_file(paths[1]))
+    policy = build_policy(raw, sources)  # validates: only a good policy is ever cached
+    if cache_file and key:
+        _save_cached(cache_file, key, raw)
+    return policy
+
+
+def _cache_key(paths: list[Path]) -> str | None:
+    from routecli import __version__
+
+    try:
+        stats = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in paths]
+    except OSError:
+        return None
+    return json.dumps([__version__, stats])
+
+
+def _load_cached(cache_file: Path, key: str) -> LineDict | None:
+    try:
+        data = json.loads(cache_file.read_text(encoding="utf-8"), object_hook=decode_hook)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("raw"), LineDict):
+        return None
+    return data["raw"]
+
+
+def _save_cached(cache_file: Path, key: str, raw: LineDict) -> None:
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": key, "raw": encode(raw)}), encoding="utf-8")
+        os.replace(tmp, cache_file)
+    except OSError:
+        pass  # a cache we cannot write only costs time
+
+
+def validate_file(path: Path) -> Policy:
+    """Check one file on its own terms, merged over the default as it would be in use."""
+    default_path = default_policy_path()
+    raw = read_policy_file(default_path)
+    if _same_file(path, default_path):
+        return build_policy(raw, (str(default_path),))
+    return build_policy(merge_policies(raw, read_policy_file(path)), (str(default_path), str(path)))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or os.path.samefile(a, b)
+    except OSError:
+        return False

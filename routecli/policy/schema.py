@@ -1,0 +1,168 @@
+"""The shape every routes.yaml section must have, checked on the raw YAML so that a mistake names its file:line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from routecli.errors import PolicyError
+from routecli.policy.located import LineDict
+from routecli.policy.merge import tag_origin
+
+# The shape of each section. A type name, or a nested dict for a mapping, or ("map", spec) for a
+# name -> entry mapping. "num" is a non-negative number; "int+" a positive integer.
+_TIMEOUTS = {"connect": "num", "first_token": "num", "idle": "num"}
+_SCHEMA: dict[str, Any] = {
+    "version": "int+",
+    "defaults": {"profile": "str", "max_output_tokens": "int+", "timeouts": _TIMEOUTS, "log_prompts": "bool"},
+    "providers": (
+        "map",
+        {
+            "wire": "str",
+            "base_url": "str",
+            "key_env": "str?",
+            "local": "bool",
+            "prices_provider": "str?",
+            "discover": "bool",
+            "probe": "list[target]",
+        },
+    ),
+    "models": (
+        "map",
+        {
+            "provider": "str",
+            "id": "str",
+            "context": "int+",
+            "max_output": "int+",
+            "speed": "str",
+            "tier": "int+",
+            "strengths": "list[str]",
+            "price": {"input": "num", "output": "num", "cached_input": "num"},
+            "price_ref": "str?",
+            "timeouts": _TIMEOUTS,
+        },
+    ),
+    "tasks": (
+        "map",
+        {
+            "candidates": "list[str]",
+            "fallbacks": "list[str]",
+            "min_tier": "int+",
+            "interactive": "bool",
+            "validate": "bool",
+            "expected_output": "int+",
+        },
+    ),
+    "classify": {
+        "default": "str",
+        "long_input": {"above_tokens": "int+", "task": "str"},
+        "rules": "list[dict]",
+    },
+    "complexity": {
+        "base": "int",
+        "long_prompt": {"above_tokens": "int+", "add": "int"},
+        "hints": "list[dict]",
+    },
+    "escalation": "list[dict]",
+    "profiles": ("map", {"max_cost_per_request": "num?", "tier_shift": "int", "prefer": "str"}),
+    "budgets": {"per_request": "num?", "per_day": "num?", "per_month": "num?", "on_exceed": "str"},
+    "map_reduce": {"chunk_tokens": "int+", "partial_tokens": "int+", "concurrency": "int+", "above_tokens": "int+?"},
+}
+_RULE = {"task": "str", "weight": "int", "patterns": "list[str]"}
+_HINT = {"weight": "int", "pattern": "str"}
+_LEVEL = {"above_tokens": "int+", "min_context": "int+", "min_tier": "int+"}
+
+
+def _type_ok(kind: str, value: Any) -> bool:
+    optional = kind.endswith("?")
+    kind = kind.rstrip("?")
+    if value is None:
+        return optional
+    if kind == "str":
+        return isinstance(value, str) and value != ""
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind in ("int", "int+"):
+        return isinstance(value, int) and not isinstance(value, bool) and (kind == "int" or value > 0)
+    if kind == "num":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+    if kind == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "list[dict]":
+        return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+    if kind == "list[target]":
+        return isinstance(value, list) and all(probe_url(v) is not None for v in value)
+    raise AssertionError(kind)
+
+
+_DESCRIBE = {
+    "str": "a non-empty string",
+    "bool": "true or false",
+    "int": "an integer",
+    "int+": "a positive integer",
+    "num": "a number >= 0",
+    "list[str]": "a list of strings",
+    "list[dict]": "a list of mappings",
+    "list[target]": "a list of loopback ports (e.g. 11434) or http:// URLs",
+}
+
+
+def probe_url(target: Any) -> str | None:
+    """A probe target as a base URL: a port means that port on 127.0.0.1 with the usual /v1 prefix."""
+    if isinstance(target, int) and not isinstance(target, bool):
+        return f"http://127.0.0.1:{target}/v1" if 0 < target < 65536 else None
+    if isinstance(target, str) and re.match(r"https?://[^/\s]+", target):
+        url = target.rstrip("/")
+        return url if re.match(r"https?://[^/]+/", url) else url + "/v1"
+    return None
+
+
+def _check(mapping: Any, spec: dict[str, Any], path: str, where: str, line: int) -> None:
+    if not isinstance(mapping, dict):
+        raise PolicyError(path, line, f"{where} must be a mapping")
+    for key, value in mapping.items():
+        key_line = mapping.line_of(key) if isinstance(mapping, LineDict) else line
+        label = f"{where}.{key}" if where else key
+        if key not in spec:
+            allowed = ", ".join(spec)
+            raise PolicyError(path, key_line, f"unknown key '{label}' (allowed: {allowed})")
+        kind = spec[key]
+        if isinstance(kind, dict):
+            _check(value, kind, path, label, key_line)
+        elif isinstance(kind, tuple):
+            if not isinstance(value, dict):
+                raise PolicyError(path, key_line, f"{label} must be a mapping of names to entries")
+            for name, entry in value.items():
+                _check(entry, kind[1], path, f"{label}.{name}", value.line_of(name))
+        elif not _type_ok(kind, value):
+            if kind == "num" and isinstance(value, (int, float)) and value < 0:
+                raise PolicyError(path, key_line, f"{label} must not be negative (got {value})")
+            raise PolicyError(path, key_line, f"{label} must be {_DESCRIBE[kind.rstrip('?')]}")
+
+
+def _check_list_items(raw: dict[str, Any], path: str) -> None:
+    for section, key, spec in (("classify", "rules", _RULE), ("complexity", "hints", _HINT)):
+        items = (raw.get(section) or {}).get(key) or []
+        for index, item in enumerate(items):
+            _check(item, spec, path, f"{section}.{key}[{index}]", items.line_of(index))
+    levels = raw.get("escalation") or []
+    for index, item in enumerate(levels):
+        _check(item, _LEVEL, path, f"escalation[{index}]", levels.line_of(index))
+
+
+def read_policy_file(path: Path) -> LineDict:
+    from routecli.policy.yamlfile import load_yaml  # PyYAML costs ~10 ms: only when the cache cannot serve
+
+    raw = load_yaml(path)
+    if raw is None:
+        raw = LineDict()
+        raw.line, raw.key_lines = 1, {}
+    if not isinstance(raw, LineDict):
+        raise PolicyError(str(path), 1, "a policy file must be a mapping at the top level")
+    _check(raw, _SCHEMA, str(path), "", 1)
+    _check_list_items(raw, str(path))
+    tag_origin(raw, str(path))
+    return raw
+
+

@@ -1,0 +1,186 @@
+"""The routing policy as typed, frozen objects: what `build.py` makes of the merged routes.yaml files."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from routecli.errors import UsageError
+
+TASKS = ("chat", "summarize", "code", "reasoning", "creative", "extract", "safety")
+SPEEDS = ("fast", "standard", "slow")
+PREFERENCES = ("cost", "capability")
+ON_EXCEED = ("downgrade", "refuse")
+
+
+# ----------------------------------------------------------------------------- typed policy objects
+# eq=False throughout: policy objects are never compared, and every generated method costs start-up time.
+
+
+@dataclass(frozen=True, eq=False)
+class Origin:
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True, eq=False)
+class TimeoutSettings:
+    connect: float
+    first_token: float
+    idle: float
+
+
+@dataclass(frozen=True, eq=False)
+class Provider:
+    name: str
+    wire: str
+    base_url: str
+    key_env: str | None
+    local: bool
+    prices_provider: str | None
+    origin: Origin
+    discover: bool = False  # list the server's models (GET /v1/models) and route to them; local only
+    probe: tuple[str, ...] = ()  # base URLs discovery tries, first answer wins; empty: base_url alone
+
+    @property
+    def base_url_env(self) -> str:
+        """The environment variable that overrides this provider's base URL, e.g. MOONSHOT_BASE_URL."""
+        return re.sub(r"[^A-Z0-9]+", "_", self.name.upper()) + "_BASE_URL"
+
+
+@dataclass(frozen=True, eq=False)
+class PriceOverride:
+    """Prices per million tokens given in the policy; None fields fall back to genai-prices."""
+
+    input: Decimal | None = None
+    output: Decimal | None = None
+    cached_input: Decimal | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    alias: str
+    provider: str
+    model_id: str
+    context: int
+    max_output: int
+    speed: str
+    tier: int
+    strengths: tuple[str, ...]
+    price: PriceOverride | None
+    price_ref: str | None  # the id to look up in genai-prices when it differs from model_id
+    timeouts: TimeoutSettings | None
+    origin: Origin
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    name: str
+    candidates: tuple[str, ...]
+    fallbacks: tuple[str, ...]
+    min_tier: int
+    interactive: bool
+    validate: bool
+    expected_output: int
+    origin: Origin
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    task: str
+    weight: int
+    patterns: tuple[re.Pattern[str], ...]
+    origin: Origin
+
+
+@dataclass(frozen=True, eq=False)
+class Classification:
+    default: str
+    long_input_above: int | None
+    long_input_task: str | None
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Hint:
+    weight: int
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True, eq=False)
+class ComplexitySettings:
+    base: int
+    long_prompt_above: int | None
+    long_prompt_add: int
+    hints: tuple[Hint, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Escalation:
+    above_tokens: int
+    min_context: int
+    min_tier: int | None
+
+
+@dataclass(frozen=True, eq=False)
+class Profile:
+    name: str
+    max_cost_per_request: Decimal | None
+    tier_shift: int
+    prefer: str
+
+
+@dataclass(frozen=True, eq=False)
+class Budgets:
+    per_request: Decimal | None
+    per_day: Decimal | None
+    per_month: Decimal | None
+    on_exceed: str
+
+
+@dataclass(frozen=True, eq=False)
+class MapReduceSettings:
+    chunk_tokens: int = 60_000  # the most input one map call gets (and less if the model's window is smaller)
+    partial_tokens: int = 600  # max output of each map call
+    concurrency: int = 4  # map calls in flight at once
+    above_tokens: int | None = None  # chunk even when a window fits, above this many tokens
+
+
+@dataclass(frozen=True, eq=False)
+class Policy:
+    sources: tuple[str, ...]
+    default_profile: str
+    default_max_output: int
+    timeouts: TimeoutSettings
+    providers: dict[str, Provider]
+    models: dict[str, Model]
+    tasks: dict[str, Task]
+    classification: Classification
+    complexity: ComplexitySettings
+    escalation: tuple[Escalation, ...]
+    profiles: dict[str, Profile]
+    budgets: Budgets
+    log_prompts: bool = False
+    map_reduce: MapReduceSettings = field(default_factory=MapReduceSettings)
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    discovered: frozenset[str] = frozenset()  # local providers whose server answered discovery (discover.py)
+    silent: frozenset[str] = frozenset()  # local providers discovery asked that did not answer
+
+    def model(self, alias: str) -> Model:
+        if alias not in self.models:
+            known = ", ".join(sorted(self.models))
+            raise UsageError(f"unknown model '{alias}' (known: {known})")
+        return self.models[alias]
+
+    def profile(self, name: str | None) -> Profile:
+        name = name or self.default_profile
+        if name not in self.profiles:
+            raise UsageError(f"unknown profile '{name}' (known: {', '.join(sorted(self.profiles))})")
+        return self.profiles[name]
+
+

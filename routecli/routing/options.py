@@ -1,0 +1,25 @@
+"""What the user asked of one request, beyond its text: built once from the command line (`cli/request.py`)
+and handed unchanged to classification, the decision, planning and execution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+
+@dataclass(frozen=True, eq=False)
+class RequestOptions:
+    task: str | None = None  # -t: the task, forced
+    complexity: int | None = None  # --complexity 1-10, forced
+    pinned: str | None = None  # -m ALIAS
+    profile: str | None = None
+    local_only: bool = False
+    interactive: bool = False
+    max_tokens: int | None = None  # the user's own output limit
+    request_budget: Decimal | None = None  # --max-cost, tighter than the policy's per-request budget
+    exact_tokens: bool = False  # count tokens exactly even when no threshold needs it
+    truncate: bool = False  # cut an input that fits no window to the largest usable one
+
+    def but(self, **changes: object) -> RequestOptions:
+        """A copy with some fields changed (map-reduce pins a chunk model, sets a shorter output)."""
+        return replace(self, **changes)  # type: ignore[arg-type]

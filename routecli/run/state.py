@@ -1,0 +1,47 @@
+"""Reading the world once per run: prices, keys and base URLs, local servers, cooldowns on disk, and (when a
+budget needs it) what the ledger says was spent. The plan is made from this, and nothing reads it again."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from routecli.ledger import cooldowns
+from routecli.paths import Paths
+from routecli.policy.environment import Environment, read_environment
+from routecli.policy.prices import PriceTable, resolve_prices
+from routecli.policy.types import Policy
+from routecli.routing.decide import RoutingState
+
+
+@dataclass(frozen=True, eq=False)
+class World:
+    prices: PriceTable
+    environment: Environment
+    state: RoutingState
+
+
+def read_world(policy: Policy, paths: Paths) -> World:
+    prices = resolve_prices(policy, paths.price_cache)
+    environment = read_environment(policy)
+    today, month = _spent(policy, paths)
+    now = time.time()
+    state = RoutingState(
+        keys_present={name: environment.has_key(name) for name in policy.providers},
+        local_enabled=environment.local_enabled,
+        cooldowns=cooldowns.load(paths.cooldowns, now),
+        spent_today=today,
+        spent_month=month,
+        now=now,
+    )
+    return World(prices, environment, state)
+
+
+def _spent(policy: Policy, paths: Paths) -> tuple[Decimal, Decimal]:
+    """Today's and this month's spend, read from the ledger only when a budget needs them."""
+    if (policy.budgets.per_day is None and policy.budgets.per_month is None) or not paths.ledger.exists():
+        return Decimal(0), Decimal(0)
+    from routecli.ledger.store import spent
+
+    return spent(paths.ledger)
