@@ -206,7 +206,7 @@ def test_slow_stream_under_idle_limit_succeeds(route, fake_provider):
     assert result.returncode == 0 and result.stdout == "slow but fine"
 
 
-@pytest.mark.parametrize("fault", ["drop", "error_event"])
+@pytest.mark.parametrize("fault", ["drop", "cut", "error_event"])
 def test_failure_mid_stream_is_continued_by_the_next_model(route, fake_provider, fault):
     fake_provider.script("anthropic", Fault(fault, after_chunks=2))
     fake_provider.script("mistral", Reply(text=" continued."))
