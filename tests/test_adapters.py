@@ -364,6 +364,7 @@ def test_unknown_wire() -> None:
         get_adapter("grpc")
 
 
+@pytest.mark.process
 def test_importing_the_providers_imports_no_sdk() -> None:
     code = (
         "import sys, routecli.providers, routecli.providers.base\n"

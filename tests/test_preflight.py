@@ -89,6 +89,7 @@ def _probe(wire: str, calls: list[tuple[str, bool]]) -> dict[str, Any]:
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("flavor", WIRES)
 def test_failures_before_any_reply_import_no_sdk(fake_provider: FakeProvider, flavor: str) -> None:
     faults = [Fault("529"), Fault("429", retry_after=3), Fault("500"), Fault("401"), Fault("529")]
@@ -112,6 +113,7 @@ def test_failures_before_any_reply_import_no_sdk(fake_provider: FakeProvider, fl
     assert probe["sdks"] == [] and probe["httpx2"]
 
 
+@pytest.mark.process
 def test_a_2xx_imports_only_that_wires_sdk(fake_provider: FakeProvider) -> None:
     probe = _probe("mistral", [(fake_provider.base_url("mistral"), True)])
     assert probe["results"] == [None] and probe["sdks"] == ["mistralai"]
