@@ -4,6 +4,7 @@ failure turns into."""
 from __future__ import annotations
 
 import email.utils
+import importlib
 import os
 import subprocess
 import sys
@@ -35,6 +36,7 @@ pytest_plugins = ("fakeprovider",)  # the fake_provider fixture, until conftest.
 
 WIRES = WIRE_OF
 ONE_PER_WIRE = ("anthropic", "openai", "mistral")
+SDK_OF_WIRE = {"anthropic": "anthropic", "openai": "openai", "mistral": "mistralai"}
 QUICK = Timeouts(connect=0.5, first_token=0.5, idle=0.5)
 SLACK = 0.5  # what a busy 2-core machine may add on top of a timeout
 
@@ -277,6 +279,7 @@ def test_hang_before_any_byte_times_out_on_first_token(fake_provider: FakeProvid
 def test_stall_after_text_times_out_on_idle(fake_provider: FakeProvider, flavor: str) -> None:
     fake_provider.script(flavor, Fault("hang", after_chunks=1))
     timeouts = Timeouts(connect=0.5, first_token=10, idle=0.4)
+    importlib.import_module(SDK_OF_WIRE[WIRES[flavor]])  # a first import in this worker is not the idle clock's
     started = time.monotonic()
     events, error = run(endpoint(fake_provider, flavor), timeouts=timeouts)
     assert len(texts(events)) == 1

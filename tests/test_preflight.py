@@ -158,7 +158,8 @@ def test_preflight_request_equals_the_sdks(
 ) -> None:
     request = ChatRequest("model-1", "Question? ünïcødé", 99, system=system, stream=stream)
     key = None if flavor == "ollama" else "sk-test-key"
-    _, error = run(endpoint(fake_provider, flavor, key=key), request)
+    roomy = Timeouts(10, 10, 10)  # this test is about the bytes, not the clock: no timeout on a busy machine
+    _, error = run(endpoint(fake_provider, flavor, key=key), request, roomy)
     assert error is None
 
     [sent] = fake_provider.requests_for(flavor)  # exactly one request reached the provider
