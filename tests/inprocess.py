@@ -101,6 +101,16 @@ def _interpreter_defaults() -> Iterator[None]:
         threading.excepthook, sys.unraisablehook = saved_thread_hook, saved_unraisable_hook
 
 
+def _forget_process_caches() -> None:
+    """A child starts with empty functools caches (e.g. the SSL context, built from SSL_CERT_FILE on first use);
+    found by looking, so modules that move between packages are still covered."""
+    for name, module in list(sys.modules.items()):
+        if name == "routecli" or name.startswith("routecli."):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == name:
+                    value.cache_clear()
+
+
 def _written(stream: io.TextIOWrapper) -> str:
     stream.flush()  # what interpreter exit does
     data = stream.buffer.getvalue()  # type: ignore[attr-defined]
@@ -120,6 +130,7 @@ def _exit_code(code: object) -> int:
 def run_route(args: tuple[str, ...], stdin: bytes, env: Mapping[str, str], cwd: Path) -> tuple[int, str, str, float]:
     """(exit code, stdout, stderr, seconds) of `route ARGS` run in this process."""
     started = time.monotonic()
+    _forget_process_caches()
     with (
         _environment(env),
         _process_state(args, cwd),

@@ -53,3 +53,19 @@ def test_route_sees_only_its_environment(route, monkeypatch):
     data = route("explain", "hello there!", "--json").json()
     anthropic = [c for c in data["candidates"] if c["provider"] == "anthropic"]
     assert anthropic and all(c["why"].startswith("no API key") for c in anthropic), anthropic
+
+
+def test_each_run_starts_with_empty_routecli_caches(route, monkeypatch):
+    import functools
+
+    import routecli
+
+    @functools.cache
+    def planted() -> object:  # stands for a cache such as the SSL context, built from the environment once
+        return object()
+
+    planted.__module__ = "routecli"
+    monkeypatch.setattr(routecli, "planted_cache", planted, raising=False)
+    planted()
+    route("explain", "hi")
+    assert planted.cache_info().currsize == 0
