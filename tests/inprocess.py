@@ -1,9 +1,10 @@
-"""Run `route ARGS` inside the test process, as `python -m routecli ARGS` would in a child, but ~20x cheaper.
+"""Run `route ARGS` inside the test process, as `python -m routecli ARGS` would run in a child, with no new interpreter.
 
 For the call, the process looks like the child's: os.environ is exactly the given environment, the cwd and
 sys.argv are set, stdin is the given bytes (not a terminal), stdout and stderr are byte buffers with the
-child's encodings, and `sys.modules["__main__"]` says `python -m routecli` so usage lines name the program
-as the child would. Everything is put back afterwards, including SIGINT/SIGTERM handlers a command installs.
+child's encodings, `sys.modules["__main__"]` says `python -m routecli` so usage lines name the program as the
+child would, routecli's functools caches start empty, and warnings and thread errors print as a bare interpreter
+prints them. Everything is put back afterwards, including SIGINT/SIGTERM handlers a command installs.
 What this cannot give (a real exit, signals from outside, a terminal, process timeouts) is route_process's job.
 """
 
@@ -79,7 +80,7 @@ def _standard_streams(stdin: bytes) -> Iterator[tuple[io.TextIOWrapper, io.TextI
         yield stdout, stderr
     finally:
         if sys.stdout not in (stdout, saved[1]):
-            sys.stdout.close()  # main() swaps in os.devnull after a broken pipe
+            sys.stdout.close()  # a command swapped it (main() opens os.devnull after a broken pipe)
         sys.stdin, sys.stdout, sys.stderr = saved
 
 
