@@ -1,4 +1,5 @@
-"""Every test runs `route` the way a user would, in its own home, with no keys unless it sets them."""
+"""Every test runs `route` the way a user would, in its own home, with no keys unless it sets them: in this process
+(`route`) unless it needs a real one (`route_process`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from inprocess import run_route
 
 pytest_plugins = ["fakeprovider"]  # the `fake_provider` fixture: every wire protocol on 127.0.0.1
 
@@ -79,7 +81,26 @@ ALL_KEYS = {
 
 @pytest.fixture
 def route(home: Path) -> Iterator[Any]:
-    """Run `route ARGS...` in a subprocess: route("explain", "hi", input=..., env={...})."""
+    """Run `route ARGS...` in this process (tests/inprocess.py): route("explain", "hi", input=..., env={...}).
+    Same signature and Result as route_process; use that one when the test needs a real process."""
+
+    def run(
+        *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> Result:
+        full_env = _clean_env(home)
+        full_env.update(env or {})
+        data = input.encode() if isinstance(input, str) else input
+        code, stdout, stderr, seconds = run_route(args, data or b"", full_env, home.parent)
+        if seconds > timeout:  # a child would have been killed: fail as subprocess.run would
+            raise subprocess.TimeoutExpired(["route", *args], timeout, stdout, stderr)
+        return Result(code, stdout, stderr)
+
+    yield run
+
+
+@pytest.fixture
+def route_process(home: Path) -> Iterator[Any]:
+    """Run `route ARGS...` in a real subprocess, for what needs one: signals, exit behaviour, a clean import."""
 
     def run(
         *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None, timeout: float = 60

@@ -61,6 +61,7 @@ FAULT_KINDS = (
     "hang",
     "slow",
     "drop",
+    "cut",
     "error_event",
     "malformed",
 )
@@ -91,8 +92,10 @@ class Fault:
 
     hang: send nothing for `seconds` (default: until stop), then close; with after_chunks > 0 the stream
     and stalls after that many text deltas. slow: a normal reply with `seconds` (default 0.1) between deltas.
-    drop: close the socket after `after_chunks` deltas. error_event / malformed: an in-stream error event or a
-    data line that is not JSON after `after_chunks` deltas.
+    drop: close the socket after `after_chunks` deltas. cut: end the body cleanly (a well-formed last chunk)
+    after `after_chunks` deltas, with none of the closing frames (Anthropic's message_delta and message_stop,
+    OpenAI's finish_reason chunk and [DONE]); not a stream, it is a drop. error_event / malformed: an in-stream
+    error event or a data line that is not JSON after `after_chunks` deltas.
     """
 
     kind: str
@@ -822,6 +825,8 @@ def _misbehave_stream(
         handler.drop()
     elif fault.kind == "drop":
         handler.drop()
+    elif fault.kind == "cut":
+        handler.end_stream()
     else:
         handler.send_chunk(dialect.error_event() if fault.kind == "error_event" else dialect.malformed())
         handler.end_stream()
@@ -829,7 +834,7 @@ def _misbehave_stream(
 
 def _misbehave_whole(handler: _Handler, dialect: _Dialect, kind: str, model: str) -> None:
     """Non-streaming forms: drop before answering, a body that is not JSON, an error for an error event."""
-    if kind == "drop":
+    if kind in ("drop", "cut"):
         handler.drop()
     elif kind == "malformed":
         payload = b'{"id": "broken", "choices": ['

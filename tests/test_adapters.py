@@ -4,6 +4,7 @@ failure turns into."""
 from __future__ import annotations
 
 import email.utils
+import importlib
 import os
 import subprocess
 import sys
@@ -35,6 +36,7 @@ pytest_plugins = ("fakeprovider",)  # the fake_provider fixture, until conftest.
 
 WIRES = WIRE_OF
 ONE_PER_WIRE = ("anthropic", "openai", "mistral")
+SDK_OF_WIRE = {"anthropic": "anthropic", "openai": "openai", "mistral": "mistralai"}
 QUICK = Timeouts(connect=0.5, first_token=0.5, idle=0.5)
 SLACK = 0.5  # what a busy 2-core machine may add on top of a timeout
 
@@ -169,10 +171,15 @@ def test_local_server_without_a_key(fake_provider: FakeProvider) -> None:
     assert error is None and "".join(texts(events)) == "Hello from ollama:model-1."
 
 
-def test_a_stream_that_stops_early_without_its_end_is_broken(fake_provider: FakeProvider) -> None:
-    """A body that ends cleanly but never said message_stop / finish_reason is not a complete answer."""
-    fake_provider.script("openai", Fault("error_event", after_chunks=2))
-    assert failure(endpoint(fake_provider, "openai")).kind is ErrorKind.STREAM_BROKEN
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_a_stream_that_stops_early_without_its_end_is_broken(fake_provider: FakeProvider, flavor: str) -> None:
+    """A body that ends cleanly but never said message_stop / finish_reason is not a complete answer: no
+    transport error, no error event, so only the adapter's own end-of-stream check can catch it."""
+    fake_provider.script(flavor, Fault("cut", after_chunks=2))
+    events, error = run(endpoint(fake_provider, flavor))
+    assert len(texts(events)) == 2
+    assert error is not None and error.kind is ErrorKind.STREAM_BROKEN
+    assert "stream ended" in error.message
 
 
 # --- HTTP errors ----------------------------------------------------------------------------------------
@@ -273,6 +280,7 @@ def test_hang_before_any_byte_times_out_on_first_token(fake_provider: FakeProvid
 def test_stall_after_text_times_out_on_idle(fake_provider: FakeProvider, flavor: str) -> None:
     fake_provider.script(flavor, Fault("hang", after_chunks=1))
     timeouts = Timeouts(connect=0.5, first_token=10, idle=0.4)
+    importlib.import_module(SDK_OF_WIRE[WIRES[flavor]])  # a first import in this worker is not the idle clock's
     started = time.monotonic()
     events, error = run(endpoint(fake_provider, flavor), timeouts=timeouts)
     assert len(texts(events)) == 1
@@ -360,6 +368,7 @@ def test_unknown_wire() -> None:
         get_adapter("grpc")
 
 
+@pytest.mark.process
 def test_importing_the_providers_imports_no_sdk() -> None:
     code = (
         "import sys, routecli.providers, routecli.providers.base\n"

@@ -206,7 +206,7 @@ def test_slow_stream_under_idle_limit_succeeds(route, fake_provider):
     assert result.returncode == 0 and result.stdout == "slow but fine"
 
 
-@pytest.mark.parametrize("fault", ["drop", "error_event"])
+@pytest.mark.parametrize("fault", ["drop", "cut", "error_event"])
 def test_failure_mid_stream_is_continued_by_the_next_model(route, fake_provider, fault):
     fake_provider.script("anthropic", Fault(fault, after_chunks=2))
     fake_provider.script("mistral", Reply(text=" continued."))
@@ -273,6 +273,7 @@ def test_safety_reply_is_held_back_until_validated(route, fake_provider):
 # --- Ctrl-C -------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_ctrl_c_keeps_partial_output_and_exits_130(home, fake_provider):
     text = "one two three four five six seven eight nine ten"
     fake_provider.script("anthropic", Reply(text=text, chunks=10, chunk_delay=0.4))
@@ -299,6 +300,7 @@ def test_ctrl_c_keeps_partial_output_and_exits_130(home, fake_provider):
     assert b"Traceback" not in err
 
 
+@pytest.mark.process
 def test_ctrl_c_streaming_keeps_what_was_printed(home, fake_provider):
     words = " ".join(f"word{i}" for i in range(12))
     fake_provider.script("anthropic", Reply(text=words, chunks=12, chunk_delay=0.4))
@@ -321,6 +323,7 @@ def test_ctrl_c_streaming_keeps_what_was_printed(home, fake_provider):
     assert b"Traceback" not in err and b"interrupted" in err
 
 
+@pytest.mark.process
 def test_no_sdk_is_imported_for_a_provider_not_called(home, fake_provider):
     env = _clean_env(home)
     env.update(provider_env(fake_provider))

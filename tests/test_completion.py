@@ -97,6 +97,7 @@ def bash_complete(env: dict[str, str], *words: str, cwd: Path | None = None) -> 
     return [line for line in proc.stdout.splitlines() if line], proc.stderr
 
 
+@pytest.mark.process
 def test_bash_completes_model_aliases(shell_env):
     found, errors = bash_complete(shell_env, "ask", "-m", "")
     assert set(found) == DEFAULT_ALIASES, found
@@ -105,6 +106,7 @@ def test_bash_completes_model_aliases(shell_env):
     assert set(found) == {"kimi-k2", "kimi-k2-thinking"}
 
 
+@pytest.mark.process
 def test_bash_completes_tasks_profiles_and_groups(shell_env):
     assert set(bash_complete(shell_env, "ask", "--task", "")[0]) == TASKS
     assert set(bash_complete(shell_env, "summarize", "--profile", "")[0]) == {"cheap", "balanced", "best"}
@@ -116,6 +118,7 @@ def test_bash_completes_tasks_profiles_and_groups(shell_env):
     assert bash_complete(shell_env, "doc")[0] == ["doctor"]  # commands still complete
 
 
+@pytest.mark.process
 def test_user_policy_values_show_up(shell_env, home, tmp_path):
     (home / "config").mkdir(parents=True, exist_ok=True)
     (home / "config" / "routes.yaml").write_text(USER_POLICY)
@@ -124,6 +127,7 @@ def test_user_policy_values_show_up(shell_env, home, tmp_path):
     assert "thrifty" in bash_complete(shell_env, "ask", "-p", "")[0]
 
 
+@pytest.mark.process
 def test_route_policy_env_and_policy_option_are_respected(shell_env, tmp_path):
     mine = tmp_path / "mine.yaml"
     mine.write_text(USER_POLICY)
@@ -133,6 +137,7 @@ def test_route_policy_env_and_policy_option_are_respected(shell_env, tmp_path):
     assert bash_complete(shell_env, "ask", "--policy", str(mine), "-m", "my")[0] == ["my-finetune"]
 
 
+@pytest.mark.process
 def test_broken_policy_completes_nothing_quietly(shell_env, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("models: [unclosed\n")
@@ -145,6 +150,7 @@ def test_broken_policy_completes_nothing_quietly(shell_env, tmp_path):
 # --- zsh and fish speak the same protocol (their shells need not be installed to test it) ----------------
 
 
+@pytest.mark.process
 def test_zsh_and_fish_protocols_carry_values_and_descriptions(shell_env):
     zsh = subprocess.run(
         ["route"],

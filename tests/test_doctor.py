@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from conftest import ALL_KEYS, provider_env
 from fakeprovider import Fault, Reply, closed_port
 
@@ -162,6 +163,7 @@ def test_corrupt_ledger_exits_8(route, home):
     assert "corrupt" in data["ledger"]["error"] and data["exit_code"] == 8
 
 
+@pytest.mark.process
 def test_doctor_without_ping_imports_no_sdk(home):
     from test_speed_guards import _modules
 

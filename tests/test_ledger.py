@@ -76,6 +76,7 @@ def test_fallback_produces_two_rows(route, home, fake_provider):
     assert rows[0]["request_id"] == rows[1]["request_id"]
 
 
+@pytest.mark.process
 def test_ctrl_c_produces_an_interrupted_row(home, fake_provider):
     fake_provider.script("anthropic", Reply(text="a b c d e f g h", chunks=8, chunk_delay=0.4))
     env = _clean_env(home)
@@ -97,6 +98,7 @@ def test_ctrl_c_produces_an_interrupted_row(home, fake_provider):
     assert row["output_tokens"] > 0 and Decimal(row["cost_usd"]) > 0
 
 
+@pytest.mark.process
 def test_sixteen_concurrent_processes_record_sixteen_rows(home, fake_provider):
     env = _clean_env(home)
     env.update(provider_env(fake_provider))

@@ -46,6 +46,7 @@ def test_port_already_taken(model: Path, failing_server: Path):
             serve(port, model, server=failing_server)
 
 
+@pytest.mark.process
 def test_server_that_exits_early_says_why(tmp_path: Path, model: Path, failing_server: Path):
     log = tmp_path / "server.log"
     with pytest.raises(LocalServerError, match=r"exited with code 1 before answering: error: cannot load tiny\.gguf"):

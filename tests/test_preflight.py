@@ -64,10 +64,11 @@ from routecli.providers.base import ChatRequest, Endpoint, ProviderError, Timeou
 
 wire, calls = sys.argv[1], json.loads(sys.argv[2])
 results = []
-for base_url, stream in calls:
+for base_url, stream, limit in calls:
     ep = Endpoint("probe", wire, base_url, "sk-test-key")
     try:
-        list(get_adapter(wire)(ep, ChatRequest("model-1", "Say hello", 64, stream=stream), Timeouts(1, 1, 1)))
+        request = ChatRequest("model-1", "Say hello", 64, stream=stream)
+        list(get_adapter(wire)(ep, request, Timeouts(limit, limit, limit)))
         results.append(None)
     except ProviderError as error:
         results.append([error.kind.value, error.status])
@@ -76,7 +77,8 @@ print(json.dumps({"results": results, "sdks": sdks, "httpx2": "httpx2" in sys.mo
 """
 
 
-def _probe(wire: str, calls: list[tuple[str, bool]]) -> dict[str, Any]:
+def _probe(wire: str, calls: list[tuple[str, bool, float]]) -> dict[str, Any]:
+    """Each call is (base URL, stream, the seconds of every timeout) in a fresh interpreter."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))}
     result = subprocess.run(
         [sys.executable, "-c", PROBE, wire, json.dumps(calls)],
@@ -89,13 +91,16 @@ def _probe(wire: str, calls: list[tuple[str, bool]]) -> dict[str, Any]:
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("flavor", WIRES)
 def test_failures_before_any_reply_import_no_sdk(fake_provider: FakeProvider, flavor: str) -> None:
     faults = [Fault("529"), Fault("429", retry_after=3), Fault("500"), Fault("401"), Fault("529")]
     fake_provider.script(flavor, *faults, Fault("hang", seconds=3))
     url = fake_provider.base_url(flavor)
     refused = f"http://127.0.0.1:{closed_port()}" + ("/v1" if WIRES[flavor] == "openai" else "")
-    calls = [(url, True)] * 4 + [(url, False), (url, True), (refused, True)]
+    # Timeouts are only meant to fire on the hang (1 s); the others have 10 s, so a slow start on a busy
+    # machine (the first call imports the HTTP stack) cannot turn an answered error into a timeout.
+    calls = [(url, True, 10.0)] * 4 + [(url, False, 10.0), (url, True, 1.0), (refused, True, 10.0)]
 
     probe = _probe(WIRES[flavor], calls)
 
@@ -112,8 +117,9 @@ def test_failures_before_any_reply_import_no_sdk(fake_provider: FakeProvider, fl
     assert probe["sdks"] == [] and probe["httpx2"]
 
 
+@pytest.mark.process
 def test_a_2xx_imports_only_that_wires_sdk(fake_provider: FakeProvider) -> None:
-    probe = _probe("mistral", [(fake_provider.base_url("mistral"), True)])
+    probe = _probe("mistral", [(fake_provider.base_url("mistral"), True, 10.0)])
     assert probe["results"] == [None] and probe["sdks"] == ["mistralai"]
 
 
@@ -152,7 +158,8 @@ def test_preflight_request_equals_the_sdks(
 ) -> None:
     request = ChatRequest("model-1", "Question? ünïcødé", 99, system=system, stream=stream)
     key = None if flavor == "ollama" else "sk-test-key"
-    _, error = run(endpoint(fake_provider, flavor, key=key), request)
+    roomy = Timeouts(10, 10, 10)  # this test is about the bytes, not the clock: no timeout on a busy machine
+    _, error = run(endpoint(fake_provider, flavor, key=key), request, roomy)
     assert error is None
 
     [sent] = fake_provider.requests_for(flavor)  # exactly one request reached the provider

@@ -73,11 +73,14 @@ tasks:
     return path
 
 
-def test_ask_local_streams_text_and_records_server_usage(route: Any, tmp_path: Path, llama_server: str):
+@pytest.mark.process  # a real server and a 120 s limit: in its own process, as the user runs it
+def test_ask_local_streams_text_and_records_server_usage(route_process: Any, tmp_path: Path, llama_server: str):
     policy = _policy(tmp_path, llama_server)
     env = {"LLAMACPP_BASE_URL": llama_server}
     started = time.monotonic()
-    result = route("ask", "--local", "-t", "chat", "--policy", str(policy), "--json", PROMPT, env=env, timeout=120)
+    result = route_process(
+        "ask", "--local", "-t", "chat", "--policy", str(policy), "--json", PROMPT, env=env, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     data = result.json()
     assert data["ok"] and data["reply"].strip(), data
@@ -90,7 +93,7 @@ def test_ask_local_streams_text_and_records_server_usage(route: Any, tmp_path: P
     print(f"\n{usage['output_tokens']} tokens in {time.monotonic() - started:.2f} s: {data['reply']!r}")
 
     # Without --json the reply streams to stdout, and the usage line (-u) is not marked estimated.
-    plain = route("ask", "--local", "-t", "chat", "--policy", str(policy), "-u", PROMPT, env=env, timeout=120)
+    plain = route_process("ask", "--local", "-t", "chat", "--policy", str(policy), "-u", PROMPT, env=env, timeout=120)
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.strip()
     assert "route: smollm2 · " in plain.stderr and " out" in plain.stderr, plain.stderr

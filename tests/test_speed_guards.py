@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import _clean_env
 
 SDKS = ("anthropic", "openai", "mistralai", "genai_prices", "tiktoken", "httpx")
@@ -36,6 +37,7 @@ def _modules(home, *args: str) -> set[str]:
     return set(json.loads(line[len("MODULES ") :]))
 
 
+@pytest.mark.process
 def test_help_and_explain_import_no_sdk(home):
     for args in (["--help"], ["explain", "hi"], ["explain", "hi", "--json"], ["models"]):
         loaded = _modules(home, *args)

@@ -6,6 +6,7 @@ import random
 import subprocess
 import sys
 
+import pytest
 import tiktoken
 
 from routecli.routing import tokens
@@ -59,6 +60,7 @@ def test_word_bound_is_the_same_across_slices(monkeypatch):
     assert tokens.bounds_of(parts).lower == len(b"".join(parts).split())
 
 
+@pytest.mark.process
 def test_offline_encoding_needs_no_network():
     # No network and an empty cache dir: the offline file must still load, and fast.
     code = (
