@@ -18,7 +18,7 @@ from pathlib import Path
 
 from _common import bench_env, interleaved, route_cmd
 
-from routecli.ledger import Ledger, Row, record
+from routecli.ledger.store import Ledger, Row, record
 
 ALIASES = [
     ("claude-haiku", "anthropic"),
