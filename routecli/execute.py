@@ -183,7 +183,7 @@ class CallSettings:
 def endpoint_for(policy: Policy, alias: str) -> Endpoint:
     model = policy.models[alias]
     provider = policy.providers[model.provider]
-    return Endpoint(provider.name, provider.wire, base_url(provider), api_key(provider))
+    return Endpoint(provider.name, provider.wire, base_url(provider), api_key(provider), provider.transport)
 
 
 def timeouts_for(policy: Policy, alias: str) -> Timeouts:

@@ -55,6 +55,7 @@ class Provider:
     origin: Origin
     discover: bool = False  # list the server's models (GET /v1/models) and route to them; local only
     probe: tuple[str, ...] = ()  # base URLs discovery tries, first answer wins; empty: base_url alone
+    transport: str = "raw"  # raw: route reads replies itself; sdk: the provider's SDK does (the reference)
 
     @property
     def base_url_env(self) -> str:
@@ -226,6 +227,7 @@ _SCHEMA: dict[str, Any] = {
             "prices_provider": "str?",
             "discover": "bool",
             "probe": "list[target]",
+            "transport": "str",
         },
     ),
     "models": (
@@ -452,6 +454,9 @@ def _providers(raw: LineDict) -> dict[str, Provider]:
         local = bool(entry.get("local", False))
         if not local and not entry.get("key_env"):
             raise _fail(entry, None, f"provider '{name}' needs 'key_env' (or 'local: true')")
+        transport = entry.get("transport", "raw")
+        if transport not in ("raw", "sdk"):
+            raise _fail(entry, "transport", f"provider '{name}': transport must be raw or sdk")
         discover = bool(entry.get("discover", False))
         if discover and not local:  # discovered models are priced at zero and enabled by answering
             raise _fail(entry, "discover", f"provider '{name}': discover needs 'local: true'")
@@ -465,6 +470,7 @@ def _providers(raw: LineDict) -> dict[str, Provider]:
             origin=_origin(entry),
             discover=discover,
             probe=tuple(url for url in map(_probe_url, entry.get("probe") or []) if url),
+            transport=transport,
         )
     return result
 

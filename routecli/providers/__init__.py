@@ -34,18 +34,31 @@ from routecli.providers.base import (
 )
 
 _MODULES = {"anthropic": "anthropic_wire", "openai": "openai_wire", "mistral": "mistral_wire"}
+_RAW_MODULES = {"anthropic": "raw_anthropic", "openai": "raw_openai", "mistral": "raw_mistral"}
 WIRES = tuple(_MODULES)
+TRANSPORTS = ("raw", "sdk")  # raw: route parses the reply itself (no SDK import); sdk: the SDK parses it
 NO_KEY = "not-needed"  # sent where a local server wants no key: SDKs would otherwise read keys from the env
 
 
 def get_adapter(wire: str) -> Adapter:
-    """The `open_stream` of the adapter for `wire`, importing that adapter module (never its SDK) now."""
-    try:
-        module_name = _MODULES[wire]
-    except KeyError:
-        raise ValueError(f"unknown wire protocol {wire!r}; expected one of {', '.join(WIRES)}") from None
-    module = importlib.import_module(f"{__name__}.{module_name}")
+    """The `open_stream` for `wire`; each call goes to the raw or the SDK adapter as its endpoint's
+    `transport` says, importing that adapter module (never an SDK) on first use."""
+    if wire not in _MODULES:
+        raise ValueError(f"unknown wire protocol {wire!r}; expected one of {', '.join(WIRES)}")
+    return functools.partial(_open_stream, wire)
+
+
+def adapter_for(wire: str, transport: str) -> Adapter:
+    """The `open_stream` of one adapter module, imported now."""
+    modules = _RAW_MODULES if transport == "raw" else _MODULES
+    if transport not in TRANSPORTS or wire not in modules:
+        raise ValueError(f"no adapter for wire {wire!r} over transport {transport!r}")
+    module = importlib.import_module(f"{__name__}.{modules[wire]}")
     return module.open_stream  # type: ignore[no-any-return]
+
+
+def _open_stream(wire: str, endpoint: Any, request: Any, timeouts: Timeouts) -> Iterator[Event]:
+    return adapter_for(wire, endpoint.transport)(endpoint, request, timeouts)
 
 
 class Watch:
