@@ -201,6 +201,9 @@ def openai_handmade() -> dict[str, bytes]:
         "tool-calls": recording(200, {"content-type": SSE}, (
             tool + sse(_chunk({}, "tool_calls")) + sse(_chunk(None, usage=_USAGE)) + sse("[DONE]")).encode()),
         "error-without-message": recording(200, {"content-type": SSE}, (head + sse({"error": "boom"})).encode()),
+        "error-then-finish": recording(200, {"content-type": SSE}, (
+            head + sse({"error": {"message": "upstream failed", "code": 502}}) + sse(_chunk({}, "stop"))
+            + sse("[DONE]")).encode()),
         "named-error-event": recording(200, {"content-type": SSE}, (
             head + sse({"error": {"message": "Provider returned error", "code": 502}}, "error")).encode()),
         "no-done": recording(200, {"content-type": SSE}, body.encode()),
@@ -238,6 +241,8 @@ def mistral_handmade() -> dict[str, bytes]:
         "no-done": recording(200, {"content-type": SSE}, body.encode()),
         "no-final-blank-line": recording(200, {"content-type": SSE}, body[:-2].encode()),
         "no-finish-reason": recording(200, {"content-type": SSE}, (chunk("Hi") + sse("[DONE]")).encode()),
+        "chunk-without-id": recording(200, {"content-type": SSE}, (
+            chunk("Hi") + sse({"model": "m-1", "choices": []}) + chunk("!", "stop") + sse("[DONE]")).encode()),
         "not-a-chunk": recording(200, {"content-type": SSE}, (chunk("Hi") + sse({"id": "c-1"})).encode()),
         "whole-list-content": recording(200, {"content-type": "application/json"}, json.dumps({
             "id": "c-1", "object": "chat.completion", "created": 1, "model": "magistral", "usage": usage,

@@ -2,7 +2,8 @@
 
 Follows the WHATWG event-stream rules as the SDKs apply them: lines end in CRLF, LF or CR (a CR at the end
 of one read and an LF at the start of the next are one line end); a leading BOM is dropped; lines starting
-with ":" are comments (OpenRouter's ": OPENROUTER PROCESSING"); several `data:` lines join with "\\n"; a blank
+with ":" are comments (OpenRouter's ": OPENROUTER PROCESSING": a field with an empty name, ignored like any
+unknown field); several `data:` lines join with "\\n"; a blank
 line dispatches the event. Dispatch happens when the event set any field, or once an `id` has ever been seen
 (as anthropic's and openai's decoders do). At the end of the body an event without its blank line is
 discarded (the spec; anthropic and openai) unless the caller asks for it (mistralai dispatches it).
@@ -84,8 +85,6 @@ class SseDecoder:
             event = self._pending()
             self._event, self._data, self._retry = None, [], None
             return event
-        if line.startswith(":"):
-            return None
         name, _, value = line.partition(":")
         value = value.removeprefix(" ")
         if name == "event":
