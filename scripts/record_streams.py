@@ -148,6 +148,8 @@ def anthropic_handmade() -> dict[str, bytes]:
         "api-error-event": recording(200, {"content-type": SSE}, (simple + sse(error, "error")).encode()),
         "no-message-stop": recording(200, {"content-type": SSE}, (simple + _anthropic_end(stop_event=False)).encode()),
         "no-final-blank-line": recording(200, {"content-type": SSE}, (simple + _anthropic_end())[:-1].encode()),
+        "ping-not-json": recording(200, {"content-type": SSE}, (
+            start + "event: ping\ndata: keep-alive\n\n" + simple[len(start):] + _anthropic_end()).encode()),
         "unknown-event": recording(200, {"content-type": SSE}, (
             start + sse({"type": "future_event", "x": 1}, "future_event") + simple[len(start):] + _anthropic_end()
         ).encode()),
