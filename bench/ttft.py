@@ -3,7 +3,8 @@
 Every case is a fresh process; what is timed is spawn -> first byte on its stdout pipe, against a FakeProvider
 running in this process (no network). Cases run interleaved, round by round, so drift hits all alike.
 
-Goals: `route ask -m <alias>` <= 1.10x a minimal script calling the same SDK; with the primary (claude-haiku)
+Goals: `route ask -m <alias>` <= 2.0x a bare httpx2 process streaming the same request (the floor, one per
+wire; issue 12) and <= 1.10x a minimal script calling the same SDK; with the primary (claude-haiku)
 refusing connections or answering 529, the fallback's TTFT <= 1.20x a direct call to it (mistral-medium);
 with the primary in cooldown (skipped without contact) <= 1.10x that direct call. The "+think" cases add a
 provider that waits THINK seconds before its first token (no goal; shown for what it means in real use).
@@ -40,16 +41,24 @@ PRIMARY, FALLBACK = "claude-haiku", "mistral-medium"  # the chat chain for PROMP
 SDK_FOR = {"claude-haiku": "anthropic", "mistral-medium": "mistralai", "gpt-mini": "openai"}
 
 # {url}, {key}, {model}, {prompt} and {max_tokens} are filled in; each prints the first text delta and exits.
-FLOOR_SCRIPT = """
+# The floors: a bare process streaming the same request with httpx2 (what route uses), per wire.
+_FLOOR = """
 import sys, json, httpx2
 body = {{"model": "{model}", "max_tokens": {max_tokens}, "stream": True,
         "messages": [{{"role": "user", "content": "{prompt}"}}]}}
 headers = {{"authorization": "Bearer {key}", "anthropic-version": "2023-06-01"}}
-with httpx2.stream("POST", "{url}/v1/messages", json=body, headers=headers) as response:
+with httpx2.stream("POST", "{url}%s", json=body, headers=headers) as response:
     for line in response.iter_lines():
-        if line.startswith("data: ") and '"text_delta"' in line:
-            sys.stdout.write(json.loads(line[6:])["delta"]["text"]); sys.stdout.flush(); break
+        if line.startswith("data: ") and %s:
+            sys.stdout.write(%s); sys.stdout.flush(); break
 """
+FLOOR_SCRIPTS = {  # by SDK name, as SDK_SCRIPTS
+    "anthropic": _FLOOR % ("/v1/messages", "'\"text_delta\"' in line", 'json.loads(line[6:])["delta"]["text"]'),
+    "openai": _FLOOR % ("/chat/completions", "'\"content\":\"H' in line",
+                        'json.loads(line[6:])["choices"][0]["delta"]["content"]'),
+    "mistralai": _FLOOR % ("/v1/chat/completions", "'\"content\":\"H' in line",
+                           'json.loads(line[6:])["choices"][0]["delta"]["content"]'),
+}
 SDK_SCRIPTS = {
     "anthropic": """
 import sys, anthropic
@@ -137,11 +146,14 @@ def build_cases(fake: FakeProvider, template: Path) -> list[Case]:
         return f"Hello from {flavor}:{ids[alias]}."
 
     cases = [
-        Case("floor: raw httpx2 stream (anthropic)", script(FLOOR_SCRIPT, "anthropic", ids[PRIMARY]),
+        Case("floor: raw httpx2 stream (anthropic)", script(FLOOR_SCRIPTS["anthropic"], "anthropic", ids[PRIMARY]),
              lambda: warm, "Hello"),
     ]
     for alias, sdk in SDK_FOR.items():
         flavor = FLAVOR_OF_SDK[sdk]
+        if sdk != "anthropic":
+            cases.append(Case(f"floor: raw httpx2 stream ({flavor})", script(FLOOR_SCRIPTS[sdk], flavor, ids[alias]),
+                              lambda: warm, "Hello"))
         cases.append(Case(f"sdk script: {sdk}", script(SDK_SCRIPTS[sdk], flavor, ids[alias]), lambda: warm,
                           "Hello"))
         cases.append(Case(f"route ask -m {alias}", [*route, "ask", PROMPT, "-m", alias], lambda: warm,
@@ -218,7 +230,9 @@ def main() -> None:
     for name, median in medians.items():
         spread = f"{min(times[name]) * 1000:.0f}-{max(times[name]) * 1000:.0f}"
         print(f"  {name:40} median {median * 1000:7.1f} ms  ({median / floor:.2f}x floor)  range {spread} ms")
-    goals = [(f"route ask -m {alias}", f"sdk script: {sdk}", 1.10) for alias, sdk in SDK_FOR.items()]
+    goals = [(f"route ask -m {alias}", f"floor: raw httpx2 stream ({FLAVOR_OF_SDK[sdk]})", 2.0)
+             for alias, sdk in SDK_FOR.items()]
+    goals += [(f"route ask -m {alias}", f"sdk script: {sdk}", 1.10) for alias, sdk in SDK_FOR.items()]
     goals += [(name, f"direct: route ask -m {FALLBACK}", limit) for name, limit in (
         (f"fallback: {PRIMARY} refused", 1.20), (f"fallback: {PRIMARY} 529", 1.20),
         (f"cooldown: {PRIMARY} skipped", 1.10))]

@@ -39,10 +39,17 @@ ONE_PER_WIRE = ("anthropic", "openai", "mistral")
 SDK_OF_WIRE = {"anthropic": "anthropic", "openai": "openai", "mistral": "mistralai"}
 QUICK = Timeouts(connect=0.5, first_token=0.5, idle=0.5)
 SLACK = 0.5  # what a busy 2-core machine may add on top of a timeout
+TRANSPORT = "raw"  # set per test by the `transport` fixture: every test runs on both paths
+
+
+@pytest.fixture(autouse=True, params=["raw", "sdk"])
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(sys.modules[__name__], "TRANSPORT", request.param)
+    return str(request.param)
 
 
 def endpoint(fake: FakeProvider, flavor: str, key: str | None = "sk-test-key") -> Endpoint:
-    return Endpoint(provider=flavor, wire=WIRES[flavor], base_url=fake.base_url(flavor), api_key=key)
+    return Endpoint(flavor, WIRES[flavor], fake.base_url(flavor), key, transport=TRANSPORT)
 
 
 def run(
@@ -233,7 +240,7 @@ def test_bad_key_is_auth_and_never_repeated(fake_provider: FakeProvider, flavor:
 
 
 def test_openai_only_fields_sent_to_mistral_are_a_bad_request(fake_provider: FakeProvider) -> None:
-    ep = Endpoint("mistral-compat", "openai", fake_provider.base_url("mistral") + "/v1", "sk-test")
+    ep = Endpoint("mistral-compat", "openai", fake_provider.base_url("mistral") + "/v1", "sk-test", TRANSPORT)
     error = failure(ep)
     assert (error.kind, error.status) == (ErrorKind.BAD_REQUEST, 422)
     assert "stream_options" in error.message
@@ -300,7 +307,7 @@ def test_slow_stream_within_idle_succeeds(fake_provider: FakeProvider, flavor: s
 @pytest.mark.parametrize("wire", ["anthropic", "openai", "mistral"])
 def test_connection_refused_is_connect(wire: str) -> None:
     suffix = "/v1" if wire == "openai" else ""
-    ep = Endpoint("nowhere", wire, f"http://127.0.0.1:{closed_port()}{suffix}", "sk-test")
+    ep = Endpoint("nowhere", wire, f"http://127.0.0.1:{closed_port()}{suffix}", "sk-test", TRANSPORT)
     error = failure(ep)
     assert error.kind is ErrorKind.CONNECT
 
@@ -373,7 +380,9 @@ def test_importing_the_providers_imports_no_sdk() -> None:
     code = (
         "import sys, routecli.providers, routecli.providers.base\n"
         "from routecli.providers import get_adapter\n"
+        "from routecli.providers import adapter_for\n"
         "for wire in ('anthropic', 'openai', 'mistral'): get_adapter(wire)\n"
+        "for wire in ('anthropic', 'openai', 'mistral'): adapter_for(wire, 'raw'); adapter_for(wire, 'sdk')\n"
         "sdks = ('anthropic', 'openai', 'mistralai', 'httpx', 'httpx2')\n"
         "print(sorted(m for m in sdks if m in sys.modules))\n"
     )

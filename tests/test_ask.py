@@ -324,9 +324,14 @@ def test_ctrl_c_streaming_keeps_what_was_printed(home, fake_provider):
 
 
 @pytest.mark.process
-def test_no_sdk_is_imported_for_a_provider_not_called(home, fake_provider):
+@pytest.mark.parametrize(("transport", "imported"), [("raw", "[]"), ("sdk", "['mistralai']")])
+def test_no_sdk_is_imported_for_a_provider_not_called(home, fake_provider, transport, imported):
+    """With the default raw transport no SDK at all; with `transport: sdk`, only the called provider's."""
     env = _clean_env(home)
     env.update(provider_env(fake_provider))
+    policy = home / "transport.yaml"
+    policy.write_text(f"providers:\n  mistral:\n    transport: {transport}\n")
+    env["ROUTE_POLICY"] = str(policy)
     code = (
         "import sys\nsys.argv=['route','ask','hello there!','-m','mistral-medium']\n"
         "from routecli.cli import main\n"
@@ -334,4 +339,4 @@ def test_no_sdk_is_imported_for_a_provider_not_called(home, fake_provider):
         "print('\\nMODS', sorted(m for m in ('anthropic','openai','mistralai') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60).stdout
-    assert "MODS ['mistralai']" in out
+    assert f"MODS {imported}" in out

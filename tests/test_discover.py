@@ -18,8 +18,8 @@ from fakeprovider import FakeProvider, closed_port
 from routecli.errors import PolicyError
 from routecli.local import discover as disc
 from routecli.paths import get_paths
-from routecli.policy.load import load_policy
 from routecli.policy.environment import read_environment
+from routecli.policy.load import load_policy
 
 
 def _policy(tmp_path: Path, ollama_probe: list[Any], llamacpp_probe: list[Any] | None = None) -> Any:

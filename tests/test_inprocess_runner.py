@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from routecli import planner
+from routecli.routing import plan as planner
 
 # Commands whose whole output is deterministic for a given home: success, user errors, usage errors, stdin.
 SAME_OUTPUT = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from routecli import planner
 from routecli.errors import EXIT_BUG
+from routecli.routing import plan as planner
 
 
 def _planted_bug(*args: object, **kwargs: object) -> None:

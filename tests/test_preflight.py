@@ -42,7 +42,7 @@ ROOT = str(Path(routecli.__file__).resolve().parent.parent)
 
 
 def endpoint(fake: FakeProvider, flavor: str, key: str | None = "sk-test-key") -> Endpoint:
-    return Endpoint(provider=flavor, wire=WIRES[flavor], base_url=fake.base_url(flavor), api_key=key)
+    return Endpoint(flavor, WIRES[flavor], fake.base_url(flavor), key, transport="sdk")  # the SDK path's preflight
 
 
 def run(ep: Endpoint, request: ChatRequest, timeouts: Timeouts = QUICK) -> tuple[list[Event], ProviderError | None]:
@@ -65,7 +65,7 @@ from routecli.providers.base import ChatRequest, Endpoint, ProviderError, Timeou
 wire, calls = sys.argv[1], json.loads(sys.argv[2])
 results = []
 for base_url, stream, limit in calls:
-    ep = Endpoint("probe", wire, base_url, "sk-test-key")
+    ep = Endpoint("probe", wire, base_url, "sk-test-key", "sdk")
     try:
         request = ChatRequest("model-1", "Say hello", 64, stream=stream)
         list(get_adapter(wire)(ep, request, Timeouts(limit, limit, limit)))
@@ -212,7 +212,7 @@ def test_gzip_encoded_stream_is_decoded_by_the_sdk(fake_provider: FakeProvider, 
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     try:
         base = fake_provider.base_url(flavor).replace(str(fake_provider.port), str(proxy.server_address[1]))
-        events, error = run(Endpoint(flavor, WIRES[flavor], base, "k"), ChatRequest("model-1", "Hi", 5))
+        events, error = run(Endpoint(flavor, WIRES[flavor], base, "k", "sdk"), ChatRequest("model-1", "Hi", 5))
     finally:
         proxy.shutdown()
         proxy.server_close()

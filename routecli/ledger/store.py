@@ -107,6 +107,9 @@ _MIGRATIONS: list[list[str]] = [
             min_ts = MIN(min_ts, excluded.min_ts), max_ts = MAX(max_ts, excluded.max_ts);
     END""",
     ],
+    # 3 -> 4: the provider's time apart from route's: first_token_s and total_s count from the request
+    # going out; first_byte_s is request -> response headers; overhead_s is route's own time in the attempt.
+    ["ALTER TABLE attempts ADD COLUMN first_byte_s REAL", "ALTER TABLE attempts ADD COLUMN overhead_s REAL"],
 ]
 ROLLUP_VERSION = 3  # from this schema version on, the rollup table exists
 
@@ -156,6 +159,8 @@ COLUMNS = (
     "reason",
     "prompt",
     "stage",
+    "first_byte_s",
+    "overhead_s",
 )
 
 
@@ -190,6 +195,8 @@ class Row:
     reason: str | None
     prompt: str | None = None
     stage: str | None = None  # e.g. "map 3/12", "reduce final"; None for a single call
+    first_byte_s: float | None = None  # request sent -> response headers
+    overhead_s: float | None = None  # route's own time in this attempt, before sending and loading an SDK
 
     def values(self) -> tuple[Any, ...]:
         cost = None if self.cost_usd is None else str(self.cost_usd)
@@ -225,6 +232,8 @@ class Row:
             self.reason,
             self.prompt,
             self.stage,
+            self.first_byte_s,
+            self.overhead_s,
         )
 
     def as_json(self) -> dict[str, Any]:

@@ -70,6 +70,9 @@ def _providers(raw: LineDict) -> dict[str, Provider]:
         local = bool(entry.get("local", False))
         if not local and not entry.get("key_env"):
             raise _fail(entry, None, f"provider '{name}' needs 'key_env' (or 'local: true')")
+        transport = entry.get("transport", "raw")
+        if transport not in ("raw", "sdk"):
+            raise _fail(entry, "transport", f"provider '{name}': transport must be raw or sdk")
         discover = bool(entry.get("discover", False))
         if discover and not local:  # discovered models are priced at zero and enabled by answering
             raise _fail(entry, "discover", f"provider '{name}': discover needs 'local: true'")
@@ -83,6 +86,7 @@ def _providers(raw: LineDict) -> dict[str, Provider]:
             origin=_origin(entry),
             discover=discover,
             probe=tuple(url for url in map(probe_url, entry.get("probe") or []) if url),
+            transport=transport,
         )
     return result
 

@@ -26,6 +26,7 @@ _SCHEMA: dict[str, Any] = {
             "prices_provider": "str?",
             "discover": "bool",
             "probe": "list[target]",
+            "transport": "str",
         },
     ),
     "models": (

@@ -46,6 +46,7 @@ class Provider:
     origin: Origin
     discover: bool = False  # list the server's models (GET /v1/models) and route to them; local only
     probe: tuple[str, ...] = ()  # base URLs discovery tries, first answer wins; empty: base_url alone
+    transport: str = "raw"  # raw: route reads replies itself; sdk: the provider's SDK does (the reference)
 
     @property
     def base_url_env(self) -> str:

@@ -121,21 +121,25 @@ class _Tally:
         self.reasoning = _first(getattr(details, "thinking_tokens", None), self.reasoning)
 
     def events(self) -> list[Event]:
-        # Normalised as every adapter reports it: input_tokens counts every prompt token. Anthropic's own
-        # input_tokens leave out cache reads and writes (OpenAI's prompt_tokens include cached ones).
-        total_input = None
-        if self.input_tokens is not None:
-            total_input = self.input_tokens + (self.cached or 0) + (self.cache_write or 0)
-        usage = UsageReport(
-            input_tokens=total_input,
-            output_tokens=self.output_tokens,
-            cached_input_tokens=self.cached,
-            reasoning_tokens=self.reasoning,
-            model_id=self.model_id,
-            cache_write_tokens=self.cache_write,
-        )
         end = StreamEnd(_STOP_REASONS.get(self.stop_reason or "", "other"), self.stop_reason)
-        return [usage, end]
+        return [usage_report(self), end]
+
+
+def usage_report(tally: Any) -> UsageReport:
+    """Usage as every adapter reports it: input_tokens counts every prompt token. Anthropic's own input_tokens
+    leave out cache reads and writes (OpenAI's prompt_tokens include cached ones), so the three are added.
+    Shared by the SDK path and the raw path (`raw_anthropic.py`)."""
+    total_input = None
+    if tally.input_tokens is not None:
+        total_input = tally.input_tokens + (tally.cached or 0) + (tally.cache_write or 0)
+    return UsageReport(
+        input_tokens=total_input,
+        output_tokens=tally.output_tokens,
+        cached_input_tokens=tally.cached,
+        reasoning_tokens=tally.reasoning,
+        model_id=tally.model_id,
+        cache_write_tokens=tally.cache_write,
+    )
 
 
 def _first(new: int | None, old: int | None) -> int | None:

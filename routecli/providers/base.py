@@ -29,6 +29,7 @@ class Endpoint:
     wire: str  # "anthropic" | "openai" | "mistral"
     base_url: str  # in the form that wire's SDK takes it
     api_key: str | None  # None for local servers that need no key
+    transport: str = "raw"  # "raw": route reads the reply itself; "sdk": the wire's SDK does (see providers)
 
 
 @dataclass(frozen=True)

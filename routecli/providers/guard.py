@@ -10,22 +10,39 @@ shut down, which wakes its blocked read at once. Local work in the worker (impor
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from routecli.providers.base import ErrorKind, Event, ProviderError, TextDelta, Timeouts, redact
+
+
+@dataclass
+class Timing:
+    """When one call's request went out and its response headers came back (time.monotonic()), and the
+    local work (importing an SDK) done after sending: so the ledger can tell the provider's time from route's."""
+
+    sent: float | None = None
+    first_byte: float | None = None
+    local_s: float = 0.0
+
+
+# Set by the caller (execute) before it iterates an adapter; the adapter's guard fills it in.
+CALL_TIMING: contextvars.ContextVar[Timing | None] = contextvars.ContextVar("route_call_timing", default=None)
 
 
 class Watch:
     """What one call's caller and worker share: whether the response has begun, how to abort, and when the
     worker is busy with local work that the provider's clock must not count."""
 
-    def __init__(self, on_pause: Callable[[bool], None] | None = None) -> None:
+    def __init__(self, on_pause: Callable[[bool], None] | None = None, timing: Timing | None = None) -> None:
         self.cancelled = threading.Event()
         self.responded = False  # response headers arrived: a network error now is a broken stream
+        self.timing = timing or Timing()
         self._lock = threading.Lock()
         self._aborters: list[Callable[[], None]] = []
         self._on_pause = on_pause or (lambda paused: None)
@@ -35,9 +52,11 @@ class Watch:
         """Stop the first_token / idle clock while the worker does local work (importing an SDK can take a
         second; that is not the provider being late). The clock resumes with the time it had left."""
         self._on_pause(True)
+        began = time.monotonic()
         try:
             yield
         finally:
+            self.timing.local_s += time.monotonic() - began
             self._on_pause(False)
 
     def on_abort(self, action: Callable[[], None]) -> None:
@@ -77,7 +96,9 @@ def run_guarded(
 ) -> Iterator[Event]:
     """Run `produce` in a worker thread and yield its events, enforcing first_token and idle here."""
     inbox: queue.SimpleQueue[tuple[int, Any, float]] = queue.SimpleQueue()
-    watch = Watch(lambda paused: inbox.put((_PAUSED if paused else _RESUMED, None, time.monotonic())))
+    watch = Watch(
+        lambda paused: inbox.put((_PAUSED if paused else _RESUMED, None, time.monotonic())), CALL_TIMING.get()
+    )
     worker = threading.Thread(
         target=_work, args=(produce, classify, watch, inbox), name=f"route-{name}", daemon=True
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import socket
+import time
 from typing import Any
 
 from routecli.providers.base import ErrorKind, ProviderError, Timeouts
@@ -32,9 +33,11 @@ def http_client(timeouts: Timeouts, watch: Watch) -> Any:
     def on_request(request: Any) -> None:
         request.extensions["timeout"] = timeout.as_dict()
         request.extensions["trace"] = trace
+        watch.timing.sent = watch.timing.sent or time.monotonic()
 
     def on_response(response: Any) -> None:
         watch.responded = True
+        watch.timing.first_byte = watch.timing.first_byte or time.monotonic()
 
     return httpx2.Client(
         timeout=timeout,

@@ -40,6 +40,7 @@ from routecli.providers.base import (
     Timeouts,
     UsageReport,
 )
+from routecli.providers.guard import CALL_TIMING, Timing
 from routecli.routing.decide import Decision, output_reserve
 from routecli.routing.options import RequestOptions
 from routecli.routing.tokens import bounds
@@ -105,8 +106,13 @@ class Attempt:
     usage_estimated: bool = False
     cost_usd: Decimal | None = None
     stop_reason: str | None = None
+    # Provider time, from the request going out: to the response headers, the first text, the end. route's
+    # own time (before sending, and loading an SDK on the sdk transport) is overhead_s; that loading runs
+    # while the provider works, so there the provider's times are upper bounds (exact on raw: no loading).
     first_token_s: float | None = None
     total_s: float | None = None
+    first_byte_s: float | None = None
+    overhead_s: float | None = None
     text: str = ""
     continued_from: int = 0  # characters of an earlier partial answer this attempt continued
     failure: ProviderError | None = field(default=None, repr=False)
@@ -135,6 +141,8 @@ class Attempt:
             "stop_reason": self.stop_reason,
             "first_token_s": self.first_token_s,
             "total_s": self.total_s,
+            "first_byte_s": self.first_byte_s,
+            "overhead_s": self.overhead_s,
             "continued_from_chars": self.continued_from,
         }
 
@@ -183,7 +191,8 @@ class CallSettings:
 
 def endpoint_for(policy: Policy, environment: Environment, alias: str) -> Endpoint:
     provider = policy.providers[policy.models[alias].provider]
-    return Endpoint(provider.name, provider.wire, environment.base_url(provider.name), environment.key(provider.name))
+    access = environment.access[provider.name]
+    return Endpoint(provider.name, provider.wire, access.base_url, access.key, provider.transport)
 
 
 def timeouts_for(policy: Policy, alias: str) -> Timeouts:
@@ -393,12 +402,14 @@ class Executor:
         attempt.continued_from = len(partial)
         outcome.attempts.append(attempt)
         clock = time.monotonic()
+        timing = Timing()
+        CALL_TIMING.set(timing)  # this thread's next adapter call fills it in
         tokens_in = prompt_tokens if not partial else prompt_tokens + _estimate_tokens(partial)
         try:
             for event in get_adapter(endpoint.wire)(endpoint, request, timeouts_for(self.policy, alias)):
                 if isinstance(event, TextDelta):
                     if attempt.first_token_s is None:
-                        attempt.first_token_s = round(time.monotonic() - clock, 4)
+                        attempt.first_token_s = _provider_seconds(clock, timing)
                     attempt.text += event.text
                     if call.stream_to_output:
                         self.output.emit(event.text)
@@ -418,11 +429,23 @@ class Executor:
         except (KeyboardInterrupt, OutputClosed) as stop:
             attempt.status = "interrupted"
             attempt.error = "interrupted by the user" if isinstance(stop, KeyboardInterrupt) else "output closed"
-            attempt.total_s = round(time.monotonic() - clock, 4)
+            _finish_timing(attempt, clock, timing)
             _finish_costs(attempt, self.prices, tokens_in)
             outcome.text = partial + attempt.text
             self.on_attempt(attempt)
             raise Interrupted(outcome, closed=isinstance(stop, OutputClosed)) from None
-        attempt.total_s = round(time.monotonic() - clock, 4)
+        _finish_timing(attempt, clock, timing)
         _finish_costs(attempt, self.prices, tokens_in)
         return attempt
+
+
+def _provider_seconds(clock: float, timing: Timing) -> float:
+    """Seconds since the request went out (since the attempt began if it never did)."""
+    return round(time.monotonic() - (timing.sent or clock), 4)
+
+
+def _finish_timing(attempt: Attempt, clock: float, timing: Timing) -> None:
+    attempt.total_s = _provider_seconds(clock, timing)
+    if timing.sent is not None and timing.first_byte is not None:
+        attempt.first_byte_s = round(timing.first_byte - timing.sent, 4)
+    attempt.overhead_s = round((timing.sent or clock) - clock + timing.local_s, 4)

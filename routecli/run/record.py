@@ -49,6 +49,8 @@ def rows_for(
                 reason=decision.reason,
                 prompt=prompt,
                 stage=stage,
+                first_byte_s=attempt.first_byte_s,
+                overhead_s=attempt.overhead_s,
             )
         )
     return rows
