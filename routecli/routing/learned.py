@@ -18,6 +18,8 @@ HEAD_CHARS = 2000
 WEIGHTS_PATH = Path(__file__).with_name("task_model.json")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _DIGIT = re.compile(r"\d")
+# Weighty but uninformative to a reader; left out of the evidence shown (never out of the score).
+_FILLER = frozenset("the and for you your are was has have with this that what how from into all any can".split())
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,9 @@ def _readable(name: str) -> bool:
     if name[0] not in "wb":
         return False
     words = name[2:].removeprefix("^ ").split(" ")
-    return all(word.isalnum() for word in words) and any(len(word) > 2 for word in words)
+    if not all(word.isalnum() for word in words):
+        return False
+    return any(len(word) > 2 and word not in _FILLER for word in words)
 
 
 def _load() -> _Model:
