@@ -19,7 +19,10 @@ WEIGHTS_PATH = Path(__file__).with_name("task_model.json")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _DIGIT = re.compile(r"\d")
 # Weighty but uninformative to a reader; left out of the evidence shown (never out of the score).
-_FILLER = frozenset("the and for you your are was has have with this that what how from into all any can".split())
+_FILLER = frozenset({
+    "the", "and", "for", "you", "your", "are", "was", "has", "have", "with", "this", "that", "what", "how", "from",
+    "into", "all", "any", "can",
+})
 
 
 @dataclass(frozen=True)
