@@ -271,3 +271,23 @@ def test_local_with_no_server_answering_is_a_clear_no_model(route, tmp_path: Pat
         env={"ROUTE_DISCOVER": "1", "OLLAMA_BASE_URL": f"http://127.0.0.1:{closed_port()}/v1"},
     )  # fmt: skip
     assert named.returncode == 7 and "Connection refused" in named.stderr
+
+
+@pytest.mark.parametrize("name", ["budget", "homebox"])
+def test_a_provider_name_never_changes_the_verdict(route, tmp_path: Path, name: str):
+    """Exclusions are typed: a silent local provider named "budget" is "no local server answering" (exit 5),
+    exactly as under any other name, never "refused by budget" (exit 6)."""
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        f"providers:\n  {name}:\n    wire: openai\n    base_url: http://127.0.0.1:{closed_port()}/v1\n"
+        f"    local: true\n    discover: true\n    probe: [{closed_port()}]\n"
+        "  ollama:\n    discover: false\n  llamacpp:\n    discover: false\n  lmstudio:\n    discover: false\n"
+        f"models:\n  box-model:\n    provider: {name}\n    id: box-1\n    context: 8192\n    max_output: 2048\n"
+        "    tier: 2\n    price: {input: 0, output: 0}\n"
+        "tasks:\n  chat:\n    candidates: [box-model]\n",
+        encoding="utf-8",
+    )
+    result = route("ask", "hello there", "--local", "--policy", str(policy), env={"ROUTE_DISCOVER": "1"})
+    assert result.returncode == 5, result.stderr
+    assert f"box-model: no local server answering ({name}" in result.stderr
+    assert "refused by budget" not in result.stderr
