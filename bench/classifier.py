@@ -29,6 +29,7 @@ CONFIDENT = 0.5  # in the combined reading, the model's answer wins from this co
 
 def rules_choice(prompt: str):
     from routecli.classify import classify
+
     from routecli.policy import load_policy
 
     policy = load_policy(None, Path("/nonexistent-config-dir"))

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from _common import bench_env, interleaved, route_cmd
 
-from routecli.ledger.store import Ledger, Row, record
+from routecli.ledger.record import record
+from routecli.ledger.store import Ledger, Row
 
 ALIASES = [
     ("claude-haiku", "anthropic"),

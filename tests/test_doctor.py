@@ -10,7 +10,8 @@ from conftest import ALL_KEYS, provider_env
 from fakeprovider import Fault, Reply, closed_port
 
 from routecli.ledger import cooldowns
-from routecli.ledger.store import SCHEMA_VERSION, Ledger, pending_path
+from routecli.ledger.record import pending_path
+from routecli.ledger.store import SCHEMA_VERSION, Ledger
 from routecli.policy.environment import mask
 
 PROVIDERS = ["anthropic", "mistral", "moonshot", "openai", "gemini", "ollama"]

@@ -265,7 +265,8 @@ def test_stats_rates_latency_and_advice(route, home, fake_provider):
 
 
 def _spend(home: Path, usd: str) -> None:
-    from routecli.ledger.store import Row, record
+    from routecli.ledger.record import record
+    from routecli.ledger.store import Row
 
     row = Row(
         time.time(),

@@ -10,9 +10,14 @@ import contextlib
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from routecli.routing.decide import Cooldown
+
+@dataclass(frozen=True, eq=False)
+class Cooldown:
+    until: float  # unix time
+    reason: str
 
 
 def load(path: Path, now: float | None = None) -> dict[str, Cooldown]:

@@ -13,9 +13,10 @@ from routecli.errors import BudgetError
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
 from routecli.routing.classify import classify, estimate_complexity
-from routecli.routing.decide import Decision, RoutingState, decide, no_model_error, thresholds
+from routecli.routing.decide import Decision, RoutingState, decide, no_model_error
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
+from routecli.routing.thresholds import thresholds
 from routecli.routing.tokens import count
 
 if TYPE_CHECKING:

@@ -201,7 +201,8 @@ def _writable(path: Path) -> bool:
 
 
 def ledger_report(path: Path) -> dict[str, Any]:
-    from routecli.ledger.store import SCHEMA_VERSION, Ledger, pending_paths
+    from routecli.ledger.record import pending_paths
+    from routecli.ledger.store import SCHEMA_VERSION, Ledger
 
     report: dict[str, Any] = {
         "path": str(path),

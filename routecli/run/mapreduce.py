@@ -15,7 +15,8 @@ from typing import Any
 from routecli.errors import ProviderFailure
 from routecli.routing.mapreduce import MapReducePlan, map_prompt, reduce_prompt
 from routecli.routing.plan import Plan
-from routecli.run.executor import Attempt, CallSettings, Executor, Outcome, Output
+from routecli.run.attempts import Attempt, CallSettings, Outcome, Output
+from routecli.run.executor import Executor
 
 StagedAttempt = tuple[str, Attempt]
 

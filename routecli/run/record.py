@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from routecli.ledger.store import Row
 from routecli.routing.plan import Plan
-from routecli.run.executor import Attempt
+from routecli.run.attempts import Attempt
 
 
 def rows_for(

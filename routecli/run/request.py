@@ -14,16 +14,9 @@ from routecli.paths import Paths
 from routecli.policy.environment import Environment
 from routecli.policy.types import Policy
 from routecli.routing.plan import Plan, require_model
-from routecli.run.executor import (
-    Attempt,
-    CallSettings,
-    Executor,
-    Interrupted,
-    Outcome,
-    Output,
-    OutputClosed,
-    RateLimitPauses,
-)
+from routecli.run.attempts import Attempt, CallSettings, Interrupted, Outcome, Output, OutputClosed
+from routecli.run.executor import Executor
+from routecli.run.failures import RateLimitPauses
 from routecli.ui.display import Display
 
 EXIT_PIPE_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
@@ -163,7 +156,7 @@ def _record(
     """Write the attempts to the ledger, after the reply is out. A failure raises LedgerError (exit 8),
     or, when another error is already on its way out (`keep_going`), becomes a notice."""
     from routecli.errors import LedgerError
-    from routecli.ledger.store import record
+    from routecli.ledger.record import record
     from routecli.run.record import rows_for
 
     try:

@@ -42,6 +42,6 @@ def _spent(policy: Policy, paths: Paths) -> tuple[Decimal, Decimal]:
     """Today's and this month's spend, read from the ledger only when a budget needs them."""
     if (policy.budgets.per_day is None and policy.budgets.per_month is None) or not paths.ledger.exists():
         return Decimal(0), Decimal(0)
-    from routecli.ledger.store import spent
+    from routecli.ledger.record import spent
 
     return spent(paths.ledger)

@@ -1,0 +1,170 @@
+"""One attempt and the outcome of a request: what was sent, what came back, what it cost, and whether the
+reply passes its checks. `executor.py` fills them in; the ledger records them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from routecli.policy.prices import PriceTable
+from routecli.providers.base import ProviderError, UsageReport
+from routecli.routing.tokens import bounds
+
+
+@dataclass
+class Attempt:
+    """One call to one model. Complete even when interrupted, so the ledger can record it."""
+
+    alias: str
+    provider: str
+    model_id: str
+    position: int  # index of the model in the decision's chain
+    try_number: int  # 0 for the first try of this model, 1.. for retries
+    started_at: float
+    status: str = "running"  # ok | error | fallback | interrupted | validation_failed | retry
+    error_kind: str | None = None
+    error: str | None = None
+    http_status: int | None = None
+    reported_model_id: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    usage_estimated: bool = False
+    cost_usd: Decimal | None = None
+    stop_reason: str | None = None
+    # Provider time, from the request going out: to the response headers, the first text, the end. route's
+    # own time (before sending, and loading an SDK on the sdk transport) is overhead_s; that loading runs
+    # while the provider works, so there the provider's times are upper bounds (exact on raw: no loading).
+    first_token_s: float | None = None
+    total_s: float | None = None
+    first_byte_s: float | None = None
+    overhead_s: float | None = None
+    text: str = ""
+    continued_from: int = 0  # characters of an earlier partial answer this attempt continued
+    failure: ProviderError | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "alias": self.alias,
+            "provider": self.provider,
+            "model_id": self.model_id,
+            "reported_model_id": self.reported_model_id,
+            "position": self.position,
+            "try": self.try_number,
+            "status": self.status,
+            "error_kind": self.error_kind,
+            "error": self.error,
+            "http_status": self.http_status,
+            "usage": {
+                "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens,
+                "cached_input_tokens": self.cached_input_tokens,
+                "cache_write_tokens": self.cache_write_tokens,
+                "reasoning_tokens": self.reasoning_tokens,
+                "estimated": self.usage_estimated,
+            },
+            "cost_usd": None if self.cost_usd is None else float(self.cost_usd),
+            "stop_reason": self.stop_reason,
+            "first_token_s": self.first_token_s,
+            "total_s": self.total_s,
+            "first_byte_s": self.first_byte_s,
+            "overhead_s": self.overhead_s,
+            "continued_from_chars": self.continued_from,
+        }
+
+
+@dataclass
+class Outcome:
+    text: str
+    attempts: list[Attempt] = field(default_factory=list)
+    final: Attempt | None = None
+
+    @property
+    def cost_usd(self) -> Decimal | None:
+        costs = [a.cost_usd for a in self.attempts]
+        if any(c is None for c in costs):
+            return None
+        return sum(costs, Decimal(0))  # type: ignore[arg-type]
+
+
+class Output(Protocol):
+    def emit(self, text: str) -> None: ...
+
+    def notice(self, message: str) -> None: ...
+
+
+class OutputClosed(Exception):
+    """Raised by an Output whose reader went away (`route ask ... | head -1`)."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C (or a closed stdout) during a call; carries the outcome so far, attempt marked interrupted."""
+
+    def __init__(self, outcome: Outcome, closed: bool = False) -> None:
+        super().__init__("interrupted")
+        self.outcome = outcome
+        self.closed = closed
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    system: str | None
+    prompt: str
+    stream_to_output: bool  # False: hold text back until a reply passes its checks
+    use_streaming_api: bool  # False for --no-stream
+    validate: bool
+
+
+def estimate_tokens(text: str) -> int:
+    return bounds(text.encode("utf-8")).value if text else 0
+
+
+def finish_costs(attempt: Attempt, prices: PriceTable, prompt_tokens: int) -> None:
+    """Fill in usage the provider did not report (marked estimated) and the exact cost.
+
+    A call that failed before any text or usage came back (a 429, a refused connection) is not billed:
+    it is recorded with zero tokens and $0, which is what the provider charges for it.
+    """
+    unreported = attempt.input_tokens is None and attempt.output_tokens is None
+    if attempt.status == "error" and unreported and not attempt.text:
+        attempt.input_tokens = attempt.output_tokens = 0
+        attempt.cost_usd = Decimal(0)
+        return
+    if attempt.input_tokens is None:
+        attempt.input_tokens = prompt_tokens
+        attempt.usage_estimated = True
+    if attempt.output_tokens is None:
+        attempt.output_tokens = estimate_tokens(attempt.text)
+        attempt.usage_estimated = True
+    price = prices.get(attempt.alias)
+    if price is not None:
+        attempt.cost_usd = price.cost(
+            attempt.input_tokens, attempt.output_tokens,
+            attempt.cached_input_tokens or 0, attempt.cache_write_tokens or 0,
+        )
+
+
+def apply_usage(attempt: Attempt, usage: UsageReport) -> None:
+    """Record usage as the adapter reported it (already normalised: input_tokens is every prompt token)."""
+    attempt.input_tokens = usage.input_tokens
+    attempt.output_tokens = usage.output_tokens
+    attempt.cached_input_tokens = usage.cached_input_tokens
+    attempt.cache_write_tokens = usage.cache_write_tokens
+    attempt.reasoning_tokens = usage.reasoning_tokens
+    attempt.reported_model_id = usage.model_id
+
+
+def check_reply(attempt: Attempt, validate: bool) -> str | None:
+    """Why this reply is not acceptable, or None. Every reply must be non-empty and complete."""
+    if not attempt.text.strip():
+        return "empty reply"
+    if attempt.stop_reason == "max_tokens":
+        return "reply cut off by the token limit"
+    if validate and attempt.stop_reason not in ("end", None):
+        return f"reply ended abnormally ({attempt.stop_reason})"
+    return None
+
+
