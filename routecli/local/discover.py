@@ -8,7 +8,8 @@ or URLs; the first that answers wins and becomes the provider's base URL), else 
 
 `route explain` takes ~0.1 s, so probing must not happen on every run: answers (and the lack of one) are
 cached for TTL seconds in the cache dir, and a probe is bounded by PROBE_TIMEOUT in total, all URLs at once.
-Only stdlib is imported, and http.client only when a probe is due. ROUTE_DISCOVER=0 switches it all off.
+Only stdlib is imported at first, and the HTTP client (httpx2) only when a probe is due.
+ROUTE_DISCOVER=0 switches it all off.
 """
 
 from __future__ import annotations
@@ -300,26 +301,25 @@ def _positive(value: Any) -> int | None:
 
 
 def _get_json(url: str, deadline: float) -> Any:
-    import http.client
-    from urllib.parse import urlsplit
+    """GET a small JSON document with whatever time is left; None for any failure."""
+    import httpx2  # route's one HTTP client; only when a probe is due (at most once a minute)
 
     left = deadline - time.monotonic()
     if left <= 0:
         return None
-    parts = urlsplit(url)
-    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     try:
-        conn = kind(parts.hostname or "127.0.0.1", parts.port, timeout=left)
-        try:
-            path = parts.path + (f"?{parts.query}" if parts.query else "")
-            conn.request("GET", path or "/", headers={"accept": "application/json"})
-            resp = conn.getresponse()
-            if resp.status != 200:
+        with httpx2.Client(timeout=left, trust_env=False) as client, client.stream(
+            "GET", url, headers={"accept": "application/json"}
+        ) as resp:
+            if resp.status_code != 200:
                 return None
-            return json.loads(resp.read(4_000_000))  # a model list is small; never read a huge body
-        finally:
-            conn.close()
-    except (OSError, ValueError, http.client.HTTPException):
+            body = b""
+            for chunk in resp.iter_bytes():
+                body += chunk
+                if len(body) > 4_000_000:  # a model list is small; never read a huge body
+                    return None
+            return json.loads(body)
+    except (httpx2.HTTPError, OSError, ValueError):
         return None
 
 

@@ -301,7 +301,7 @@ def _last_line(log: Path | None) -> str:
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout: float, log: Path | None = None) -> None:
-    import httpx
+    import httpx2
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -312,9 +312,9 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, timeout: float, log: Pa
             )
         try:
             # 503 while the model loads, 200 once it can take requests.
-            if httpx.get(url + "/health", timeout=0.5).status_code == 200:
+            if httpx2.get(url + "/health", timeout=0.5).status_code == 200:
                 return
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             pass
         time.sleep(0.1)
     raise LocalServerError(f"llama-server did not answer {url}/health within {timeout:.0f} s")
@@ -336,18 +336,18 @@ def stop(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
 
 def status(port: int = DEFAULT_PORT, data_dir: Path | None = None) -> dict[str, Any]:
     """What is installed, and whether a server answers on 127.0.0.1:port (with the models it lists)."""
-    import httpx
+    import httpx2
 
     server = server_binary(data_dir)
     gguf = model_file()
     url = f"http://{HOST}:{port}/v1"
     running: dict[str, Any] = {"url": url, "answering": False, "models": []}
     try:
-        resp = httpx.get(url + "/models", timeout=0.5)
+        resp = httpx2.get(url + "/models", timeout=0.5)
         if resp.status_code == 200:
             running["answering"] = True
             running["models"] = [m.get("id") for m in resp.json().get("data", []) if isinstance(m, dict)]
-    except (httpx.HTTPError, ValueError):
+    except (httpx2.HTTPError, ValueError):
         pass
     version_file = server.parent.parent / "VERSION" if server else install_dir(data_dir) / "VERSION"  # ours has one
     return {
