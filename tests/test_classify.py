@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from routecli.policy.load import load_policy
+from routecli.routing import learned
 from routecli.routing.classify import classify, estimate_complexity
 
 DATA = Path(__file__).parent / "data" / "labelled_prompts.yaml"
@@ -59,10 +60,29 @@ def test_instruction_outweighs_attached_input(policy):
     assert classify(policy, "", code, 400).task == "code"
 
 
-def test_no_match_falls_back_to_default(policy):
-    choice = classify(policy, "zzz qqq", "", 3)
+def test_no_rule_and_an_unsure_model_fall_back_to_default(policy):
+    unsure = learned.Prediction("code", 0.3, {"code": 0.3}, (), 0.0)
+    choice = classify(policy, "zzz qqq", "", 3, prediction=unsure)
     assert choice.task == policy.classification.default
     assert "default" in choice.evidence[0]
+
+
+def test_a_confident_model_decides_where_no_rule_matches(policy):
+    sure = learned.Prediction("reasoning", 0.9, {"reasoning": 0.9}, ("how many",), 0.95)
+    choice = classify(policy, "zzz qqq", "", 3, prediction=sure)
+    assert choice.task == "reasoning" and choice.evidence == ("model: reasoning 0.90 ('how many')",)
+
+
+def test_a_safety_rule_beats_a_confident_model(policy):
+    sure = learned.Prediction("chat", 0.99, {"chat": 0.99}, (), 0.0)
+    choice = classify(policy, "rm -rf / on the production server now", "", 10, prediction=sure)
+    assert choice.task == "safety"
+
+
+def test_the_model_reads_word_problems_as_reasoning_and_makes_them_harder(policy):
+    prompt = "Tom has 3 boxes with 12 apples each. He gives away 7 apples. How many apples are left?"
+    assert classify(policy, prompt, "", 30).task == "reasoning"
+    assert estimate_complexity(policy, prompt, "", 30).level > policy.complexity.base
 
 
 def test_complexity_hints_raise_the_level(policy):

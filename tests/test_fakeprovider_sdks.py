@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fakeprovider import BAD_KEY, FLAVORS, FakeProvider, Fault, Reply, closed_port
 
@@ -31,8 +31,8 @@ def _openai(fake: FakeProvider, flavor: str = "openai", key: str = "sk-test") ->
 
 def _post(
     fake: FakeProvider, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> httpx.Response:
-    return httpx.post(f"http://127.0.0.1:{fake.port}{path}", json=body, headers=headers or {}, timeout=5)
+) -> httpx2.Response:
+    return httpx2.post(f"http://127.0.0.1:{fake.port}{path}", json=body, headers=headers or {}, timeout=5)
 
 
 # --- Anthropic ------------------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ def test_scripted_behaviours_are_consumed_in_order_then_default(fake_provider: F
 def test_requests_are_recorded_from_many_threads(fake_provider: FakeProvider) -> None:
     def call(flavor: str) -> None:
         path = fake_provider.base_url(flavor).split(str(fake_provider.port))[1] + "/models"
-        httpx.get(
+        httpx2.get(
             f"http://127.0.0.1:{fake_provider.port}{path}", headers={"authorization": "Bearer k"}, timeout=5
         )
 
@@ -297,7 +297,7 @@ def test_stop_returns_promptly_with_hanging_requests_in_flight() -> None:
         try:
             _post(fake, "/openai/v1/chat/completions", body, {"authorization": "Bearer k"})
             outcomes.append("answered")
-        except httpx.HTTPError as error:
+        except httpx2.HTTPError as error:
             outcomes.append(type(error).__name__)
 
     threads = [threading.Thread(target=hang) for _ in range(2)]

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from routecli.local import server as localserver
@@ -50,7 +50,7 @@ def llama_server() -> Iterator[str]:
 
 def _policy(tmp_path: Path, base_url: str) -> Path:
     """A llama.cpp provider (base_url a dead port: LLAMACPP_BASE_URL must win) and one model for chat."""
-    model_id = httpx.get(base_url + "/models", timeout=5).json()["data"][0]["id"]
+    model_id = httpx2.get(base_url + "/models", timeout=5).json()["data"][0]["id"]
     path = tmp_path / "realmodel.yaml"
     path.write_text(
         f"""

@@ -1,7 +1,11 @@
-"""Task detection and a complexity estimate, driven by the policy's rules, keeping the evidence.
+"""Task detection and a complexity estimate: the policy's rules and a learned model, keeping the evidence.
 
-Pure: no I/O. The instruction (what the user typed) decides; text attached from stdin or files counts
-at a quarter of the weight, so "summarize this" over a file full of code stays a summary.
+Pure: no I/O but reading the shipped weights once. The instruction (what the user typed) decides; text attached
+from stdin or files counts at a quarter of the weight, so "summarize this" over a file full of code stays a summary.
+
+Who wins: a safety rule always (a destructive action must never be routed as chat); then a rule from the user's
+own policy (their lever); then the learned model when it is confident (it generalises where hand-written rules
+over-fit); then any default rule that fired; else the policy's default task.
 """
 
 from __future__ import annotations
@@ -10,6 +14,13 @@ from dataclasses import dataclass
 
 from routecli.errors import UsageError
 from routecli.policy.types import TASKS, Policy
+from routecli.routing import learned
+
+SAFETY = "safety"
+MODEL_CONFIDENT = 0.5  # at or above this the learned model's task wins over the default rules
+HARD = 0.8  # the model's difficulty signal: a multi-step problem (word problem, puzzle, proof)
+EASY = 0.1
+SHORT_WORDS = 25  # a short prompt the model sees as easy is a factual question: one level less
 
 HEAD_CHARS = 4096  # how much of an attached input the rules look at
 ATTACHED_WEIGHT = 0.25
@@ -45,7 +56,24 @@ def _snippet(text: str, start: int, end: int) -> str:
     return found if len(found) <= 40 else found[:37] + "..."
 
 
-def classify(policy: Policy, instruction: str, attached: str, tokens: int, forced: str | None = None) -> TaskChoice:
+def read_prompt(instruction: str, attached: str) -> learned.Prediction:
+    """The learned model's reading of the prompt: the instruction if there is one, else the attached head."""
+    return learned.predict(instruction if instruction.strip() else attached[:HEAD_CHARS])
+
+
+def _model_evidence(prediction: learned.Prediction) -> str:
+    words = ", ".join(f"'{word}'" for word in prediction.top_features[:4])
+    return f"model: {prediction.task} {prediction.confidence:.2f}" + (f" ({words})" if words else "")
+
+
+def classify(
+    policy: Policy,
+    instruction: str,
+    attached: str,
+    tokens: int,
+    forced: str | None = None,
+    prediction: learned.Prediction | None = None,
+) -> TaskChoice:
     if forced is not None:
         if forced not in TASKS:
             raise UsageError(f"unknown task '{forced}' (tasks are: {', '.join(TASKS)})")
@@ -74,17 +102,32 @@ def classify(policy: Policy, instruction: str, attached: str, tokens: int, force
     if not instruction.strip() and rules.long_input_task and long_input:
         why = f"no instruction and a long input (~{tokens} tokens > {rules.long_input_above})"
         return TaskChoice(rules.long_input_task, (why,), scores)
-    if not scores:
-        return TaskChoice(rules.default, (f"no rule matched; default task '{rules.default}'",), scores)
     order = [rule.task for rule in rules.rules]
-    best = max(scores, key=lambda task: (scores[task], -order.index(task)))
-    if best not in policy.tasks:
-        best = rules.default
-    return TaskChoice(best, tuple(evidence.get(best, ())), scores)
+    by_rules = max(scores, key=lambda task: (scores[task], -order.index(task))) if scores else None
+    if prediction is None:
+        prediction = read_prompt(instruction, attached)
+    model_says = _model_evidence(prediction)
+    user_tasks = {rule.task for rule in rules.rules if rule.origin.path != policy.sources[0]}
+    if SAFETY in scores and SAFETY in policy.tasks:
+        best, why = SAFETY, evidence[SAFETY]
+    elif by_rules is not None and by_rules in user_tasks and by_rules in policy.tasks:
+        best, why = by_rules, evidence[by_rules]  # the user's own rule steers
+    elif prediction.confidence >= MODEL_CONFIDENT and prediction.task in policy.tasks:
+        best, why = prediction.task, evidence.get(prediction.task, [])  # rules that agree still show
+    elif by_rules is not None and by_rules in policy.tasks:
+        best, why = by_rules, evidence[by_rules]
+    else:
+        return TaskChoice(rules.default, (f"no rule matched; default task '{rules.default}'", model_says), scores)
+    return TaskChoice(best, (*why, model_says), scores)
 
 
 def estimate_complexity(
-    policy: Policy, instruction: str, attached: str, tokens: int, forced: int | None = None
+    policy: Policy,
+    instruction: str,
+    attached: str,
+    tokens: int,
+    forced: int | None = None,
+    prediction: learned.Prediction | None = None,
 ) -> Complexity:
     if forced is not None:
         if not 1 <= forced <= 10:
@@ -99,6 +142,14 @@ def estimate_complexity(
         if match:
             level += hint.weight
             evidence.append(f"{hint.weight:+d} '{_snippet(text, match.start(), match.end())}'")
+    if prediction is None:
+        prediction = read_prompt(instruction, attached)
+    if prediction.hard >= HARD:
+        level += 1
+        evidence.append(f"+1 model: a multi-step problem ({prediction.hard:.2f})")
+    elif prediction.hard <= EASY and prediction.task == "chat" and len(text.split()) <= SHORT_WORDS:
+        level -= 1
+        evidence.append(f"-1 model: a short, easy question ({prediction.hard:.2f})")
     if settings.long_prompt_above is not None and tokens > settings.long_prompt_above:
         level += settings.long_prompt_add
         evidence.append(f"{settings.long_prompt_add:+d} long prompt (>{settings.long_prompt_above} tokens)")

@@ -420,7 +420,7 @@ def no_model_error(decision: Decision) -> RouteError:
         return TooLargeError(
             f"input too large for every model: ~{decision.tokens.value} tokens; the largest window is "
             f"{biggest.alias} ({biggest.context} tokens)"
-            + ("" if decision.task == "summarize" else "; try `route summarize`")
+            + "; try `route summarize` (map-reduce) or `--truncate`"
         )
     summary = "; ".join(f"{v.alias}: {v.why}" for v in decision.candidates[:4])
     return NoModelError(f"no eligible model for this {decision.task} request ({summary})")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from routecli.errors import BudgetError
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
-from routecli.routing.classify import classify, estimate_complexity
+from routecli.routing.classify import classify, estimate_complexity, read_prompt
 from routecli.routing.decide import Decision, RoutingState, decide, no_model_error
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
@@ -73,8 +73,9 @@ def _decide(
     tokens = count(parts, thresholds(policy, prices, options), force_exact=options.exact_tokens)
     del parts
     head = request.attached_head
-    task_choice = classify(policy, request.instruction, head, tokens.value, options.task)
-    level = estimate_complexity(policy, request.instruction, head, tokens.value, options.complexity)
+    reading = read_prompt(request.instruction, head)  # the learned model, once for task and complexity
+    task_choice = classify(policy, request.instruction, head, tokens.value, options.task, reading)
+    level = estimate_complexity(policy, request.instruction, head, tokens.value, options.complexity, reading)
     return decide(policy, prices, state, options, task_choice, level, tokens)
 
 
