@@ -98,9 +98,14 @@ def wire_request(endpoint: Endpoint, body: dict[str, Any]) -> preflight.WireRequ
     return preflight.WireRequest(preflight.join_url(endpoint.base_url, "/v1/messages"), headers, body)
 
 
+def field(value: Any, name: str) -> Any:
+    """A field of an SDK object or of decoded JSON alike (the raw path reads dicts)."""
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
 @dataclass
-class _Tally:
-    """What the stream has told us so far about usage and the end."""
+class Tally:
+    """What the stream has told us so far about usage and the end (the SDK path's and the raw path's)."""
 
     model_id: str | None = None
     input_tokens: int | None = None
@@ -113,22 +118,20 @@ class _Tally:
 
     def add_usage(self, usage: Any) -> None:
         """message_start and message_delta both carry usage; the later, non-null value wins."""
-        self.input_tokens = _first(getattr(usage, "input_tokens", None), self.input_tokens)
-        self.output_tokens = _first(getattr(usage, "output_tokens", None), self.output_tokens)
-        self.cached = _first(getattr(usage, "cache_read_input_tokens", None), self.cached)
-        self.cache_write = _first(getattr(usage, "cache_creation_input_tokens", None), self.cache_write)
-        details = getattr(usage, "output_tokens_details", None)
-        self.reasoning = _first(getattr(details, "thinking_tokens", None), self.reasoning)
+        self.input_tokens = _first(field(usage, "input_tokens"), self.input_tokens)
+        self.output_tokens = _first(field(usage, "output_tokens"), self.output_tokens)
+        self.cached = _first(field(usage, "cache_read_input_tokens"), self.cached)
+        self.cache_write = _first(field(usage, "cache_creation_input_tokens"), self.cache_write)
+        self.reasoning = _first(field(field(usage, "output_tokens_details"), "thinking_tokens"), self.reasoning)
 
     def events(self) -> list[Event]:
         end = StreamEnd(_STOP_REASONS.get(self.stop_reason or "", "other"), self.stop_reason)
         return [usage_report(self), end]
 
 
-def usage_report(tally: Any) -> UsageReport:
+def usage_report(tally: Tally) -> UsageReport:
     """Usage as every adapter reports it: input_tokens counts every prompt token. Anthropic's own input_tokens
-    leave out cache reads and writes (OpenAI's prompt_tokens include cached ones), so the three are added.
-    Shared by the SDK path and the raw path (`raw_anthropic.py`)."""
+    leave out cache reads and writes (OpenAI's prompt_tokens include cached ones), so the three are added."""
     total_input = None
     if tally.input_tokens is not None:
         total_input = tally.input_tokens + (tally.cached or 0) + (tally.cache_write or 0)
@@ -147,7 +150,7 @@ def _first(new: int | None, old: int | None) -> int | None:
 
 
 def _read_stream(stream: Any, emit: Emit) -> None:
-    tally = _Tally()
+    tally = Tally()
     with stream:
         for event in stream:
             kind = event.type
@@ -171,7 +174,7 @@ def _read_stream(stream: Any, emit: Emit) -> None:
 
 def _read_message(message: Any, emit: Emit) -> None:
     text = "".join(block.text for block in message.content if block.type == "text")
-    tally = _Tally(model_id=message.model, stop_reason=message.stop_reason)
+    tally = Tally(model_id=message.model, stop_reason=message.stop_reason)
     tally.add_usage(message.usage)
     emit(TextDelta(text))
     for event in tally.events():
