@@ -36,7 +36,7 @@ from routecli.providers.http import transport_error
 if TYPE_CHECKING:
     import httpx2
 
-_STOP_REASONS = {"stop": "end", "length": "max_tokens", "model_length": "max_tokens"}
+STOP_REASONS = {"stop": "end", "length": "max_tokens", "model_length": "max_tokens"}
 
 
 def open_stream(endpoint: Endpoint, request: ChatRequest, timeouts: Timeouts) -> Iterator[Event]:
@@ -155,7 +155,7 @@ def _usage_report(usage: Any, model_id: str | None) -> UsageReport:
 
 def _stream_end(finish_reason: Any) -> StreamEnd:
     raw = str(finish_reason) if finish_reason is not None else None
-    return StreamEnd(_STOP_REASONS.get(raw or "", "other"), raw)
+    return StreamEnd(STOP_REASONS.get(raw or "", "other"), raw)
 
 
 def _classify(errors: Any, error: BaseException, responded: bool) -> ProviderError | None:

@@ -37,7 +37,7 @@ from routecli.providers.http import transport_error
 if TYPE_CHECKING:
     import httpx2
 
-_STOP_REASONS = {"stop": "end", "length": "max_tokens", "content_filter": "content_filter"}
+STOP_REASONS = {"stop": "end", "length": "max_tokens", "content_filter": "content_filter"}
 
 
 def open_stream(endpoint: Endpoint, request: ChatRequest, timeouts: Timeouts) -> Iterator[Event]:
@@ -146,7 +146,7 @@ def _usage_report(usage: Any, model_id: str | None) -> UsageReport:
 
 
 def _stream_end(finish_reason: str | None) -> StreamEnd:
-    return StreamEnd(_STOP_REASONS.get(finish_reason or "", "other"), finish_reason)
+    return StreamEnd(STOP_REASONS.get(finish_reason or "", "other"), finish_reason)
 
 
 def _field(value: Any, name: str) -> Any:

@@ -29,7 +29,7 @@ from routecli.providers.base import (
 )
 from routecli.providers.sse import SseEvent
 
-_STOP_REASONS = {"stop": "end", "length": "max_tokens", "model_length": "max_tokens"}
+_STOP_REASONS = mistral_wire.STOP_REASONS  # one table per wire, the SDK path's
 
 
 def open_stream(endpoint: Endpoint, request: ChatRequest, timeouts: Timeouts) -> Iterator[Event]:

@@ -29,7 +29,7 @@ from routecli.providers.base import (
 )
 from routecli.providers.sse import SseEvent
 
-_STOP_REASONS = {"stop": "end", "length": "max_tokens", "content_filter": "content_filter"}
+_STOP_REASONS = openai_wire.STOP_REASONS  # one table per wire, the SDK path's
 _STREAM_ERROR = "An error occurred during streaming"  # the SDK's words when the error has no message
 
 
