@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
+from conftest import provider_env
+from fakeprovider import Fault, Reply
 
 FAKE_KEY = "sk-ant-api03-Zq7XwT2mPp9LrKs4VbNc8JhYd1FgQe6UoIaWx5Ez3RtBn0Mv"
 _PIECES = [FAKE_KEY[i : i + 8] for i in range(0, len(FAKE_KEY) - 8, 4)]  # any 8 characters of it
@@ -69,3 +73,78 @@ def test_a_plain_variable_name_is_fine(route, tmp_path):
     path.write_text("providers:\n  anthropic:\n    key_env: MY_ANTHROPIC_KEY_2\n")
     result = route("policy", "validate", str(path))
     assert result.returncode == 0, result.stderr
+
+
+# ----------------------------------------------------------------------------- files route writes are private
+
+
+@pytest.fixture
+def loose_umask():
+    """The usual umask (022), under which a plain open() makes files everyone can read."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_ledger_cooldowns_and_caches_are_readable_by_the_user_only(route, home, fake_provider, loose_umask):
+    (home / "cache" / "prices.json").unlink()  # resolved again, so written by this run
+    fake_provider.script("anthropic", Fault("529"))  # a fallback, and a cooldown written to disk
+    assert route("ask", "hello there!", env=provider_env(fake_provider)).returncode == 0
+    written = [
+        home / "data" / "ledger.sqlite3",
+        home / "state" / "cooldowns.json",
+        home / "cache" / "policy.json",
+        home / "cache" / "prices.json",
+    ]
+    for path in written:
+        assert _mode(path) == 0o600, (path, oct(_mode(path)))
+    for folder in ("data", "state", "cache"):
+        assert _mode(home / folder) == 0o700, (folder, oct(_mode(home / folder)))
+
+
+def test_ledger_wal_and_shm_are_readable_by_the_user_only(home, loose_umask):
+    from routecli.ledger.store import Ledger
+
+    path = home / "data" / "ledger.sqlite3"
+    with Ledger(path):  # open: WAL mode, migrated, so both sidecars exist
+        sidecars = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+        assert all(p.exists() for p in sidecars)
+        for p in [path, *sidecars]:
+            assert _mode(p) == 0o600, (p, oct(_mode(p)))
+
+
+def test_pending_rows_are_readable_by_the_user_only(route, home, fake_provider, tmp_path, loose_umask):
+    ledger = home / "data" / "ledger.sqlite3"
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    ledger.write_bytes(b"this is not sqlite" * 100)
+    no_budgets = tmp_path / "nobudget.yaml"
+    no_budgets.write_text("budgets: {per_day: null, per_month: null}\n")
+    fake_provider.script("mistral", Reply(text="still answered"))
+    result = route("ask", "hi", "-m", "mistral-small", "--policy", str(no_budgets), env=provider_env(fake_provider))
+    assert result.returncode == 8 and result.stdout == "still answered"
+    pending = ledger.with_name(ledger.name + ".pending.jsonl")
+    assert pending.exists() and _mode(pending) == 0o600, oct(_mode(pending))
+
+
+def test_discovery_cache_is_readable_by_the_user_only(home, loose_umask):
+    from routecli.local import discover
+
+    path = home / "cache" / discover.CACHE_NAME
+    discover._save_cache(path, "k", 0.0, {})
+    assert _mode(path) == 0o600 and _mode(path.parent) == 0o700
+
+
+def test_an_old_world_readable_file_is_tightened_on_write(home, loose_umask):
+    from routecli.ledger import cooldowns
+
+    path = home / "state" / "cooldowns.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{}")
+    path.parent.chmod(0o755)
+    path.chmod(0o644)
+    cooldowns.add(path, "provider:anthropic", 60, "529 overloaded")
+    assert _mode(path) == 0o600 and _mode(path.parent) == 0o700
