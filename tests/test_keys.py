@@ -148,3 +148,33 @@ def test_an_old_world_readable_file_is_tightened_on_write(home, loose_umask):
     path.chmod(0o644)
     cooldowns.add(path, "provider:anthropic", 60, "529 overloaded")
     assert _mode(path) == 0o600 and _mode(path.parent) == 0o700
+
+
+# ----------------------------------------------------------------------------- every renderer masks the same way
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("explain", "hello", "-m", "pasted"),
+        ("explain", "hello", "-m", "pasted", "--json"),
+        ("models",),
+        ("models", "--json"),
+        ("doctor",),
+        ("doctor", "--json"),
+        ("policy", "show"),
+    ],
+)
+def test_a_key_pasted_elsewhere_in_the_policy_is_masked_by_every_renderer(route, tmp_path, args):
+    path = tmp_path / "elsewhere.yaml"
+    path.write_text(
+        "models:\n  pasted:\n    provider: anthropic\n"
+        f"    id: {FAKE_KEY}\n    context: 100000\n    max_output: 1000\n    tier: 1\n"
+    )
+    result = route(*args, "--policy", str(path), env={"ANTHROPIC_API_KEY": "sk-ant-test-anthropic-0001"})
+    assert "Traceback" not in result.stderr
+    _no_part_of_key(result.stdout + result.stderr)
+    from routecli.policy.environment import mask
+
+    if args[0] != "doctor":  # doctor names no model ids
+        assert mask(FAKE_KEY) in result.stdout + result.stderr, (result.stdout, result.stderr)
