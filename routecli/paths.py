@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 APP_NAME = "route"
 
@@ -47,3 +49,53 @@ def get_paths() -> Paths:
         Path(dirs.user_state_dir),
         Path(dirs.user_cache_dir),
     )
+
+
+# Files route writes (ledger, pending rows, cooldowns, caches) are the user's alone: files 0600, folders 0700.
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def private_dir(path: Path) -> Path:
+    """Make one of route's own folders (with its parents), readable by the user only."""
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # a folder made by an older route, or by hand
+        stat = path.stat()
+        if stat.st_mode & 0o077 and stat.st_uid == os.getuid():
+            path.chmod(PRIVATE_DIR)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` if missing (its folder too) and make it readable by the user only; SQLite gives the
+    -wal and -shm files it makes beside a database the database file's mode."""
+    private_dir(path.parent)
+    os.close(_open_private(path, os.O_WRONLY | os.O_CREAT))
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text` atomically (a temporary file, then a rename), readable by the user only."""
+    private_dir(path.parent)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with os.fdopen(_open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def append_private(path: Path) -> TextIO:
+    """`path` opened for appending, created readable by the user only; never through a symlink (it may be in
+    the shared temp folder)."""
+    return os.fdopen(_open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW), "a", encoding="utf-8")
+
+
+def _open_private(path: Path, flags: int) -> int:
+    fd = os.open(path, flags, PRIVATE_FILE)
+    try:
+        if os.fstat(fd).st_mode & 0o077:  # it existed already, made before route cared
+            os.fchmod(fd, PRIVATE_FILE)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd

@@ -53,6 +53,7 @@ def explain(
     """Dry run: show which model would take the prompt, the candidates' verdicts, and why. Calls no model."""
     from routecli.errors import NoModelError
     from routecli.routing.plan import require_model
+    from routecli.ui.policy_view import masked
     from routecli.ui.render import decision_dict, explain_report, mapreduce_report, notice, print_json
 
     _, _, _, plan, notices = _plan(line, "explain")
@@ -61,7 +62,7 @@ def explain(
     if json_out:
         data = decision_dict(plan.decision)
         data["plan"] = plan.mapreduce.as_dict() if plan.mapreduce else {"kind": "single", "calls": 1}
-        print_json(data)
+        print_json(masked(data))
     else:
         explain_report(plan.decision, no_color)
         if plan.mapreduce:

@@ -22,6 +22,7 @@ def models(
     """The model catalog: prices per million tokens, windows, tiers, and whether each provider's key is set."""
     from routecli.policy.environment import read_environment
     from routecli.policy.prices import resolve_prices
+    from routecli.ui.policy_view import masked
     from routecli.ui.render import models_dict, models_report, print_json
 
     loaded_policy, paths = load(policy, discover=True)
@@ -30,7 +31,7 @@ def models(
     keys = {name: environment.has_key(name) for name in loaded_policy.providers}
     local = environment.local_enabled
     if json_out:
-        print_json(models_dict(loaded_policy, prices, keys, local))
+        print_json(masked(models_dict(loaded_policy, prices, keys, local), loaded_policy))
     else:
         models_report(loaded_policy, prices, keys, local, no_color)
 

@@ -35,9 +35,10 @@ def doctor(
     """
     from routecli.run.doctor import diagnose
     from routecli.ui.doctor_view import render_text
+    from routecli.ui.policy_view import masked
     from routecli.ui.render import error_line, print_json
 
-    report = diagnose(policy, get_paths(), ping)
+    report = masked(diagnose(policy, get_paths(), ping))  # keys masked and base URLs scrubbed already; the rest too
     if json_out:
         print_json(report)
     else:

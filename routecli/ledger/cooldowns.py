@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from routecli.paths import write_private
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,13 +40,7 @@ def load(path: Path, now: float | None = None) -> dict[str, Cooldown]:
 
 
 def _save(path: Path, entries: dict[str, Cooldown]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(
-        json.dumps({k: {"until": c.until, "reason": c.reason} for k, c in entries.items()}, indent=1),
-        encoding="utf-8",
-    )
-    os.replace(tmp, path)
+    write_private(path, json.dumps({k: {"until": c.until, "reason": c.reason} for k, c in entries.items()}, indent=1))
 
 
 def add(path: Path, key: str, seconds: float, reason: str) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from routecli.errors import LedgerError
 from routecli.ledger.store import COLUMNS, Ledger, Row
+from routecli.paths import append_private
 
 
 def pending_paths(ledger_path: Path) -> list[Path]:
@@ -57,7 +58,7 @@ def _keep_pending(path: Path, rows: Sequence[Row]) -> Path | None:
     """Best effort: the rows a failed write could not store, as JSON lines; returns where they went."""
     for candidate in pending_paths(path):
         try:
-            with open(candidate, "a", encoding="utf-8") as handle:
+            with append_private(candidate) as handle:
                 for row in rows:
                     handle.write(json.dumps(row.as_json()) + "\n")
             return candidate

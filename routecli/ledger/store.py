@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from routecli.errors import LedgerError
+from routecli.paths import private_file
 
 NANO = Decimal(1_000_000_000)
 BUSY_TIMEOUT_MS = 10_000
@@ -267,7 +268,7 @@ class Ledger:
                     f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
                 )
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                private_file(self.path)  # 0600 in a 0700 folder; SQLite's -wal and -shm take the file's mode
                 # isolation_level=None: we open and commit every transaction ourselves.
                 conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

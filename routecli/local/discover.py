@@ -14,6 +14,7 @@ ROUTE_DISCOVER=0 switches it all off.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -23,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from routecli.paths import Paths
+from routecli.paths import Paths, write_private
 from routecli.policy.environment import base_url_override
 from routecli.policy.types import Model, Origin, Policy, PriceOverride, Provider
 
@@ -182,8 +183,6 @@ def apply(policy: Policy, paths: Paths, *, local_only: bool = False) -> Policy:
 
 def invalidate(paths: Paths) -> None:
     """Forget cached answers, e.g. right after starting a server, so the next run probes again."""
-    import contextlib
-
     with contextlib.suppress(OSError):  # a cache we cannot remove only delays discovery by TTL
         (paths.cache_dir / CACHE_NAME).unlink()
 
@@ -353,10 +352,5 @@ def _well_formed(servers: Any) -> bool:
 
 def _save_cache(path: Path, key: str, now: float, servers: dict[str, dict[str, Any]]) -> None:
     """Best effort and atomic: parallel `route` runs may race; the last complete file wins."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"format": CACHE_FORMAT, "key": key, "time": now, "servers": servers}), "utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        write_private(path, json.dumps({"format": CACHE_FORMAT, "key": key, "time": now, "servers": servers}))

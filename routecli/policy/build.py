@@ -59,6 +59,27 @@ def _timeouts(raw: Any, fallback: TimeoutSettings) -> TimeoutSettings:
     )
 
 
+# An environment variable name as shells write them; anything else in key_env is refused, never echoed back:
+# a value pasted there by mistake is usually the key itself.
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+
+
+def _key_env_problem(value: str) -> str:
+    """Why a key_env value is refused, in words that repeat no part of it."""
+    looks_like_key = (
+        "-" in value
+        or len(value) > 40
+        or re.match(r"(?:sk|pk|rk|gsk|xai|hf|ghp|AIza)[-_]", value) is not None
+        or (any(c.isdigit() for c in value) and any(c.islower() for c in value))
+    )
+    if looks_like_key:
+        return (
+            "key_env looks like an API key, not a variable name; "
+            "put the key in the environment and name the variable here"
+        )
+    return "key_env must name an environment variable (capital letters, digits and _, e.g. ANTHROPIC_API_KEY)"
+
+
 def _providers(raw: LineDict) -> dict[str, Provider]:
     result: dict[str, Provider] = {}
     for name, entry in raw.items():
@@ -70,6 +91,8 @@ def _providers(raw: LineDict) -> dict[str, Provider]:
         local = bool(entry.get("local", False))
         if not local and not entry.get("key_env"):
             raise _fail(entry, None, f"provider '{name}' needs 'key_env' (or 'local: true')")
+        if entry.get("key_env") is not None and not _ENV_NAME.fullmatch(entry["key_env"]):
+            raise _fail(entry, "key_env", f"provider '{name}': {_key_env_problem(entry['key_env'])}")
         transport = entry.get("transport", "raw")
         if transport not in ("raw", "sdk"):
             raise _fail(entry, "transport", f"provider '{name}': transport must be raw or sdk")

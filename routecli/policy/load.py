@@ -6,11 +6,13 @@ network; prices are attached later by `prices.py`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
 
 from routecli.errors import PolicyError
+from routecli.paths import write_private
 from routecli.policy.build import build_policy
 from routecli.policy.located import LineDict, decode_hook, encode
 from routecli.policy.merge import merge_policies
@@ -86,13 +88,8 @@ def _load_cached(cache_file: Path, key: str) -> LineDict | None:
 
 
 def _save_cached(cache_file: Path, key: str, raw: LineDict) -> None:
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"key": key, "raw": encode(raw)}), encoding="utf-8")
-        os.replace(tmp, cache_file)
-    except OSError:
-        pass  # a cache we cannot write only costs time
+    with contextlib.suppress(OSError):  # a cache we cannot write only costs time
+        write_private(cache_file, json.dumps({"key": key, "raw": encode(raw)}))
 
 
 def validate_file(path: Path) -> Policy:

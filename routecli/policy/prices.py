@@ -8,12 +8,12 @@ is not in the cache yet (a new model, a new genai-prices release, or the first r
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from routecli.paths import write_private
 from routecli.policy.types import Model, Policy
 
 MILLION = Decimal(1_000_000)
@@ -152,11 +152,8 @@ def _load_cache(path: Path, version: str | None) -> dict[str, dict[str, object] 
 def _save_cache(path: Path, version: str | None, entries: dict[str, dict[str, object] | None]) -> None:
     """Best effort: a cache we cannot write only costs time on the next run."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         payload = {"format": CACHE_FORMAT, "genai_prices": version, "models": entries}
-        tmp.write_text(json.dumps(payload), encoding="utf-8")
-        os.replace(tmp, path)
+        write_private(path, json.dumps(payload))
     except OSError:
         pass
 

@@ -42,12 +42,13 @@ class TerminalOutput:
         self.ends_with_newline = text.endswith("\n")
 
     def notice(self, message: str) -> None:
+        from routecli.ui.render import notice
+
         if self.display.quiet:
             return
         if self.wrote and not self.ends_with_newline and sys.stderr.isatty() and sys.stdout.isatty():
             sys.stderr.write("\n")  # do not glue the notice to a half-written line on the same screen
-        sys.stderr.write(f"route: {message}\n")
-        sys.stderr.flush()
+        notice(message)
 
     def finish(self) -> None:
         """End the reply with a newline on a terminal, so the prompt does not follow it on the line."""

@@ -79,6 +79,12 @@ def plain(value: Any, secrets: Sequence[str] = ()) -> Any:
     return value
 
 
+def masked(value: Any, policy: Policy | None = None) -> Any:
+    """What every renderer prints goes through here: `value` (text, or JSON-like data) with the policy's key values
+    and anything shaped like a key replaced by `mask`. A reply is the one thing never passed through it."""
+    return plain(value, known_secrets(policy))
+
+
 def _rate(value: Decimal) -> str:
     """$0.10, $2.00, $0.075: cents always, more decimals only when the price has them."""
     exponent = value.normalize().as_tuple().exponent

@@ -144,7 +144,9 @@ def explain_report(decision: Decision, no_color: bool = False) -> None:
     validation = "yes (the reply is checked before it is accepted)" if decision.validate else "no"
     lines.append(f"{bold('Validation')}  {validation}")
     lines += [f"{bold('Budget')}      {note}" for note in decision.budget_notes]
-    out.write("\n".join(lines) + "\n")
+    from routecli.ui.policy_view import masked
+
+    out.write(masked("\n".join(lines)) + "\n")
     out.flush()
 
 
@@ -152,6 +154,8 @@ def models_report(
     policy: Policy, prices: PriceTable, keys: dict[str, bool], local: frozenset[str], no_color: bool = False
 ) -> None:
     from rich.table import Table
+
+    from routecli.ui.policy_view import masked
 
     out = console(sys.stdout, no_color)
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
@@ -177,9 +181,9 @@ def models_report(
         else:
             key = f"[green]{provider.key_env}[/]" if keys.get(provider.name) else f"[red]no {provider.key_env}[/]"
         table.add_row(
-            alias,
+            masked(alias, policy),
             model.provider,
-            model.model_id,
+            masked(model.model_id, policy),
             str(model.tier),
             model.speed,
             f"{model.context:,}",
@@ -227,12 +231,16 @@ def models_dict(
 
 
 def error_line(message: str) -> None:
-    sys.stderr.write(f"route: error: {message}\n")
+    from routecli.ui.policy_view import masked
+
+    sys.stderr.write(f"route: error: {masked(message)}\n")
     sys.stderr.flush()
 
 
 def notice(message: str) -> None:
-    sys.stderr.write(f"route: {message}\n")
+    from routecli.ui.policy_view import masked
+
+    sys.stderr.write(f"route: {masked(message)}\n")
     sys.stderr.flush()
 
 
