@@ -67,3 +67,7 @@ class ProviderFailure(RouteError):
 
 class LedgerError(RouteError):
     exit_code = EXIT_LEDGER
+
+
+class DamagedLedgerError(LedgerError):
+    """The ledger file is not a readable SQLite database (random bytes, a truncated file)."""

@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -162,25 +163,105 @@ def test_unwritable_ledger_keeps_the_reply_and_exits_8(route, home, fake_provide
     assert "ledger" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_corrupt_ledger_is_reported_and_rows_are_kept_for_later(route, home, fake_provider, tmp_path):
+def _damaged_files(ledger: Path) -> list[Path]:
+    return sorted(p for p in ledger.parent.glob(ledger.name + ".damaged-*") if not p.name.endswith(("-wal", "-shm")))
+
+
+def test_random_bytes_ledger_is_set_aside_and_work_goes_on(route, home, fake_provider):
+    ledger = home / "data" / "ledger.sqlite3"
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    junk = bytes(range(256)) * 40
+    ledger.write_bytes(junk)
+    env = provider_env(fake_provider)
+    # explain (budgets on by default) reads what it can and writes nothing
+    explained = route("explain", "hi", "-m", "mistral-small", env=env)
+    assert explained.returncode == 0, explained.stderr
+    assert "damaged" in explained.stderr and "budgets were checked against the 0 rows" in explained.stderr
+    assert ledger.read_bytes() == junk and _damaged_files(ledger) == []
+    # ask sets it aside (kept, byte for byte), starts a fresh ledger, answers and records the call
+    fake_provider.script("mistral", Reply(text="still answered"))
+    result = route("ask", "hi", "-m", "mistral-small", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "still answered"
+    notices = [line for line in result.stderr.splitlines() if "set aside" in line]
+    assert len(notices) == 1 and "budgets were checked against the salvaged rows" in notices[0]
+    assert "Traceback" not in result.stderr
+    [aside] = _damaged_files(ledger)
+    assert aside.read_bytes() == junk
+    assert [r["status"] for r in _rows(home)] == ["ok"]
+    assert fake_provider.requests_for("mistral")
+
+
+def test_damaged_ledger_without_budgets_is_repaired_when_recording(route, home, fake_provider, tmp_path):
     ledger = home / "data" / "ledger.sqlite3"
     ledger.parent.mkdir(parents=True, exist_ok=True)
     ledger.write_bytes(b"this is not sqlite" * 100)
-    # With budgets on, the spend cannot be checked: refuse before spending anything.
-    refused = route("ask", "hi", "-m", "mistral-small", env=provider_env(fake_provider))
-    assert refused.returncode == 8 and "corrupt" in refused.stderr and refused.stdout == ""
-    assert fake_provider.requests_for("mistral") == []
-    # Without budgets the call goes ahead; the row waits in a pending file until the ledger is usable.
     no_budgets = tmp_path / "nobudget.yaml"
     no_budgets.write_text("budgets: {per_day: null, per_month: null}\n")
-    fake_provider.script("mistral", Reply(text="still answered"))
-    result = route("ask", "hi", "-m", "mistral-small", "--policy", str(no_budgets), env=provider_env(fake_provider))
-    assert result.returncode == 8 and result.stdout == "still answered"
-    assert "corrupt" in result.stderr
-    assert ledger.read_bytes().startswith(b"this is not sqlite")  # never deleted
-    ledger.rename(ledger.with_suffix(".broken"))
-    assert route("ask", "again", "-m", "mistral-small", env=provider_env(fake_provider)).returncode == 0
-    assert [r["status"] for r in _rows(home)] == ["ok", "ok"]  # the pending row came back, plus the new one
+    fake_provider.script("mistral", Reply(text="answered"))
+    env = provider_env(fake_provider)
+    result = route("ask", "hi", "-m", "mistral-small", "--policy", str(no_budgets), env=env)
+    assert result.returncode == 0 and result.stdout == "answered", result.stderr
+    assert "set aside" in result.stderr and "0 readable rows were salvaged" in result.stderr
+    [aside] = _damaged_files(ledger)
+    assert aside.read_bytes().startswith(b"this is not sqlite")
+    assert [r["status"] for r in _rows(home)] == ["ok"]
+
+
+def test_truncated_ledger_is_salvaged_and_work_goes_on(route, home, fake_provider):
+    ledger = home / "data" / "ledger.sqlite3"
+    for _ in range(300):
+        _spend(home, "0.01")
+    conn = sqlite3.connect(ledger)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = ledger.read_bytes()
+    ledger.write_bytes(data[: len(data) // 2])
+    env = provider_env(fake_provider)
+    explained = route("explain", "hi", "-m", "mistral-small", env=env)
+    assert explained.returncode == 0, explained.stderr
+    assert "damaged" in explained.stderr and "budgets were checked against" in explained.stderr
+    assert _damaged_files(ledger) == [] and ledger.read_bytes() == data[: len(data) // 2]
+    fake_provider.script("mistral", Reply(text="answered"))
+    result = route("ask", "hi", "-m", "mistral-small", env=env)
+    assert result.returncode == 0 and result.stdout == "answered", result.stderr
+    assert "set aside" in result.stderr and "Traceback" not in result.stderr
+    [aside] = _damaged_files(ledger)
+    assert aside.read_bytes() == data[: len(data) // 2]
+    rows = _rows(home)
+    assert 0 < len(rows) - 1 < 300  # some of the seeded rows were salvaged, the rest were lost with the pages
+    assert rows[-1]["alias"] == "mistral-small" and rows[-1]["status"] == "ok"
+    assert all(r["request_id"] == "seed" for r in rows[:-1])
+
+
+def test_pending_rows_use_one_path_shown_by_paths_and_costs(route, home, fake_provider, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data folder should be")
+    env = provider_env(fake_provider, ROUTE_HOME=str(blocker))
+    fake_provider.script("mistral", Reply(text="the reply"))
+    result = route("ask", "hi", "-m", "mistral-small", env=env)
+    assert result.returncode == 8 and result.stdout == "the reply"
+    shown = route("paths", "--json", env=env).json()["ledger_pending"]
+    assert not shown.endswith("(none)"), shown
+    assert Path(shown).exists() and Path(shown).parent == Path(tempfile.gettempdir())
+    assert shown in result.stderr  # the path the failed write named
+    costs = route("costs", env=env)
+    assert costs.returncode == 0
+    assert f"1 row(s) pending in {shown}" in costs.stdout
+    assert route("costs", "--json", env=env).json()["pending"] == [{"path": shown, "rows": 1}]
+    doctor = route("doctor", "--json", env=env).json()
+    assert doctor["ledger"]["pending"][0]["path"] == shown
+
+
+def test_pending_rows_beside_a_writable_ledger(route, home):
+    from routecli.ledger.record import pending_path
+
+    ledger = home / "data" / "ledger.sqlite3"
+    assert pending_path(ledger) == ledger.with_name("ledger.sqlite3.pending.jsonl")
+
+
+def test_tests_use_their_own_temp_folder(tmp_path):
+    assert Path(tempfile.gettempdir()).is_relative_to(tmp_path)
 
 
 def test_newer_schema_is_refused_clearly(route, home):

@@ -40,9 +40,9 @@ def _plan(line: CommandLine, command: str) -> tuple[Policy, Paths, World, Plan, 
     request = gather(line.prompt, line.files, line.system)
     if command == "summarize":
         request = as_summary(request)
-    world = read_world(policy, paths)
+    world = read_world(policy, paths, repair=command != "explain")
     plan = make_plan(request, policy, world.prices, world.state, line.options, allow_map_reduce=command != "ask")
-    return policy, paths, world, plan, request.notices
+    return policy, paths, world, plan, (*request.notices, *world.notices)
 
 
 @app.command()

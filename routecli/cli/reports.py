@@ -111,7 +111,7 @@ def stats(
 def paths(policy: PolicyOpt = None, json_out: JsonOpt = False) -> None:
     """Where route keeps its policy, ledger, cooldowns and caches (ROUTE_HOME moves them all)."""
     from routecli.ledger.record import pending_path
-    from routecli.policy.policy import default_policy_path, user_policy_path
+    from routecli.policy.load import default_policy_path, user_policy_path
     from routecli.ui.render import print_json
     from routecli.ui.report_view import paths_report
 

@@ -13,22 +13,46 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from routecli.errors import LedgerError
+from routecli.errors import DamagedLedgerError, LedgerError
 from routecli.ledger.store import COLUMNS, Ledger, Row
 from routecli.paths import append_private
 
 
-def pending_paths(ledger_path: Path) -> list[Path]:
-    """Where rows wait when the ledger cannot take them: beside it, else in the temp folder."""
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return [
-        ledger_path.with_name(ledger_path.name + ".pending.jsonl"),
-        Path(tempfile.gettempdir()) / f"route-{uid}-{_short_hash(str(ledger_path))}.pending.jsonl",
-    ]
-
-
 def pending_path(ledger_path: Path) -> Path:
-    return pending_paths(ledger_path)[0]
+    """THE file where rows wait when the ledger cannot take them: beside the ledger when its folder can be
+    written, else in the system's temporary folder (named after the ledger's path, so always the same one).
+    `record`, the import, `route paths`, `route doctor` and `route costs` all use this."""
+    beside = ledger_path.with_name(ledger_path.name + ".pending.jsonl")
+    return beside if _folder_writable(ledger_path.parent) else _temp_pending(ledger_path)
+
+
+def pending_paths(ledger_path: Path) -> list[Path]:
+    """THE pending path first, then the other place rows may have been left (by a run that saw the folder
+    read-only, or one whose write beside the ledger failed); the import drains both."""
+    beside = ledger_path.with_name(ledger_path.name + ".pending.jsonl")
+    first = pending_path(ledger_path)
+    return [first, _temp_pending(ledger_path) if first == beside else beside]
+
+
+def pending_rows(ledger_path: Path) -> list[tuple[Path, int]]:
+    """Each pending file that exists, THE pending path first, with its number of rows."""
+    found = []
+    for candidate in pending_paths(ledger_path):
+        with contextlib.suppress(OSError), candidate.open(encoding="utf-8", errors="replace") as handle:
+            found.append((candidate, sum(1 for line in handle if line.strip())))
+    return found
+
+
+def _temp_pending(ledger_path: Path) -> Path:
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"route-{uid}-{_short_hash(str(ledger_path))}.pending.jsonl"
+
+
+def _folder_writable(folder: Path) -> bool:
+    """The folder can be written, or created: its nearest existing ancestor is a writable folder."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
 
 def _short_hash(text: str) -> str:
@@ -37,14 +61,20 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def record(path: Path, rows: Sequence[Row]) -> None:
-    """Write rows, first importing any left pending by an earlier run. On failure keep them pending."""
+def record(path: Path, rows: Sequence[Row]) -> str | None:
+    """Write rows, first importing any left pending by an earlier run. On failure keep them pending.
+    A damaged ledger is set aside and rebuilt from its readable rows; the notice saying so is returned."""
     if not rows:
-        return
+        return None
+    notice = None
     try:
-        with Ledger(path) as ledger:
-            _import_pending(ledger)
-            ledger.write(rows)
+        try:
+            _write(path, rows)
+        except DamagedLedgerError as error:
+            from routecli.ledger.salvage import repair
+
+            notice = repair(path, _reason(error))
+            _write(path, rows)
     except LedgerError as error:
         kept = _keep_pending(path, rows)
         if kept is not None:
@@ -52,6 +82,19 @@ def record(path: Path, rows: Sequence[Row]) -> None:
                 f"{error.message} (this call is kept in {kept} until the ledger can be written)"
             ) from None
         raise
+    return notice
+
+
+def _write(path: Path, rows: Sequence[Row]) -> None:
+    with Ledger(path) as ledger:
+        _import_pending(ledger)
+        ledger.write(rows)
+
+
+def _reason(error: LedgerError) -> str:
+    """'file is not a database' out of the store's message."""
+    text = error.message
+    return text[text.find("(") + 1 : text.find(")")] if "(" in text and ")" in text else "unreadable"
 
 
 def _keep_pending(path: Path, rows: Sequence[Row]) -> Path | None:
@@ -103,9 +146,32 @@ def month_start(now: float | None = None) -> float:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-def spent(path: Path, now: float | None = None) -> tuple[Decimal, Decimal]:
-    """(today, this month) in USD, from the ledger; zero when there is no ledger yet."""
+def spent(path: Path, now: float | None = None, repair: bool = False) -> tuple[Decimal, Decimal, str | None]:
+    """(today, this month) in USD from the ledger, zero when there is no ledger yet, and a notice when the
+    ledger is damaged: with `repair` (a command that records) it is set aside and rebuilt from its readable
+    rows; without (`route explain`) those rows are read into memory and nothing is written."""
     if not path.exists():
-        return Decimal(0), Decimal(0)
-    with Ledger(path, readonly=True) as ledger:
-        return ledger.spent_since(day_start(now)), ledger.spent_since(month_start(now))
+        return Decimal(0), Decimal(0), None
+    starts = (day_start(now), month_start(now))
+    try:
+        with Ledger(path, readonly=True) as ledger:
+            return ledger.spent_since(starts[0]), ledger.spent_since(starts[1]), None
+    except DamagedLedgerError as error:
+        from routecli.ledger import salvage
+
+        reason = _reason(error)
+    if repair:
+        with contextlib.suppress(LedgerError):
+            notice = salvage.repair(path, reason)
+            with Ledger(path, readonly=True) as ledger:
+                today, month = ledger.spent_since(starts[0]), ledger.spent_since(starts[1])
+            return today, month, f"{notice}; budgets were checked against the salvaged rows"
+    (today, month), count = salvage.salvaged_spend(path, starts)
+    return (
+        today,
+        month,
+        (
+            f"the ledger {path} is damaged ({reason}); budgets were checked against the {count:,} rows "
+            "that could still be read"
+        ),
+    )

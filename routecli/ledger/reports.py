@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from routecli.errors import UsageError
+from routecli.ledger.record import pending_rows
 from routecli.ledger.store import NANO, Ledger
 from routecli.policy.prices import MILLION, Price
 
@@ -117,6 +118,7 @@ class CostReport:
     total: Totals
     groups: list[tuple[dict[str, Any], Totals]] = field(default_factory=list)
     savings: Savings | None = None
+    pending: list[tuple[str, int]] = field(default_factory=list)  # rows waiting to be imported, per file
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -126,6 +128,7 @@ class CostReport:
             "total": self.total.as_dict(),
             "groups": [{"key": key, **totals.as_dict()} for key, totals in self.groups],
             "unpriced_calls": self.total.unpriced,
+            "pending": [{"path": path, "rows": rows} for path, rows in self.pending],
         }
         if self.savings is not None:
             data["savings"] = self.savings.as_dict()
@@ -167,6 +170,7 @@ def cost_report(
         if name not in GROUPS:
             raise UsageError(f"cannot group by '{name}' (choose from: {', '.join(GROUPS)})")
     report = CostReport(by=by, since=since, until=until, total=Totals())
+    report.pending = [(str(path), rows) for path, rows in pending_rows(ledger_path) if rows]
     if not ledger_path.exists():
         if vs is not None:
             report.savings = Savings(vs[0], Decimal(0), Decimal(0))

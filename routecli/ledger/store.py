@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
-from routecli.errors import LedgerError
+from routecli.errors import DamagedLedgerError, LedgerError
 from routecli.paths import private_file
 
 NANO = Decimal(1_000_000_000)
@@ -287,7 +287,7 @@ class Ledger:
     def _error(self, action: str, error: BaseException) -> LedgerError:
         text = _describe(error)
         if "not a database" in text or "malformed" in text:
-            return LedgerError(f"the ledger {self.path} is corrupt ({text}); move it aside to start a new one")
+            return DamagedLedgerError(f"the ledger {self.path} is corrupt ({text}); move it aside to start a new one")
         return LedgerError(f"{action} the ledger {self.path}: {text}")
 
     def _check_version(self, conn: sqlite3.Connection) -> int:

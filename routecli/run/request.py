@@ -161,7 +161,9 @@ def _record(
     from routecli.run.record import rows_for
 
     try:
-        record(paths.ledger, rows_for(plan, attempts, command, display.log_prompts))
+        notice = record(paths.ledger, rows_for(plan, attempts, command, display.log_prompts))
+        if notice:
+            output.notice(notice)
     except LedgerError as error:
         if not keep_going:
             raise

@@ -20,12 +20,14 @@ class World:
     prices: PriceTable
     environment: Environment
     state: RoutingState
+    notices: tuple[str, ...] = ()  # e.g. a damaged ledger set aside
 
 
-def read_world(policy: Policy, paths: Paths) -> World:
+def read_world(policy: Policy, paths: Paths, repair: bool = False) -> World:
+    """`repair`: a damaged ledger may be set aside and rebuilt (commands that record; never `route explain`)."""
     prices = resolve_prices(policy, paths.price_cache)
     environment = read_environment(policy)
-    today, month = _spent(policy, paths)
+    today, month, ledger_notice = _spent(policy, paths, repair)
     now = time.time()
     state = RoutingState(
         keys_present={name: environment.has_key(name) for name in policy.providers},
@@ -35,13 +37,13 @@ def read_world(policy: Policy, paths: Paths) -> World:
         spent_month=month,
         now=now,
     )
-    return World(prices, environment, state)
+    return World(prices, environment, state, (ledger_notice,) if ledger_notice else ())
 
 
-def _spent(policy: Policy, paths: Paths) -> tuple[Decimal, Decimal]:
+def _spent(policy: Policy, paths: Paths, repair: bool) -> tuple[Decimal, Decimal, str | None]:
     """Today's and this month's spend, read from the ledger only when a budget needs them."""
     if (policy.budgets.per_day is None and policy.budgets.per_month is None) or not paths.ledger.exists():
-        return Decimal(0), Decimal(0)
+        return Decimal(0), Decimal(0), None
     from routecli.ledger.record import spent
 
-    return spent(paths.ledger)
+    return spent(paths.ledger, repair=repair)

@@ -20,6 +20,7 @@ def costs_table(report: CostReport, no_color: bool = False) -> None:
     out = console(sys.stdout, no_color)
     if report.total.calls == 0:
         out.print("No calls recorded" + (" in this period." if report.since or report.until else " yet."))
+        _pending(out, report)
         if report.savings is not None:
             out.print(f"Nothing to compare with {report.savings.vs}.")
         return
@@ -38,6 +39,7 @@ def costs_table(report: CostReport, no_color: bool = False) -> None:
     if not report.by:
         table.columns[0].header = "calls"
     out.print(table)
+    _pending(out, report)
     if report.total.unpriced:
         out.print(f"{report.total.unpriced} call(s) used a model with no known price: their cost is not in the totals.")
     savings = report.savings
@@ -50,6 +52,14 @@ def costs_table(report: CostReport, no_color: bool = False) -> None:
                 f"vs {savings.vs} for the same usage: {money(savings.baseline)} → actual {money(savings.actual)}; "
                 f"routing {verdict} {money(abs(savings.saved))} ({abs(savings.fraction):.1%})"
             )
+
+
+def _pending(out: Any, report: CostReport) -> None:
+    for path, rows in report.pending:
+        out.print(
+            f"{rows:,} row(s) pending in {path}, not counted here (the next run that can write the ledger "
+            "imports them)."
+        )
 
 
 def _numbers(totals: Totals) -> list[str]:
