@@ -158,7 +158,7 @@ def test_unwritable_ledger_keeps_the_reply_and_exits_8(route, home, fake_provide
     fake_provider.script("mistral", Reply(text="the reply"))
     result = route("ask", "hi", "-m", "mistral-small", env=env)
     assert result.returncode == 8
-    assert result.stdout == "the reply"
+    assert result.stdout == "the reply\n"
     assert "ledger" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -175,7 +175,7 @@ def test_corrupt_ledger_is_reported_and_rows_are_kept_for_later(route, home, fak
     no_budgets.write_text("budgets: {per_day: null, per_month: null}\n")
     fake_provider.script("mistral", Reply(text="still answered"))
     result = route("ask", "hi", "-m", "mistral-small", "--policy", str(no_budgets), env=provider_env(fake_provider))
-    assert result.returncode == 8 and result.stdout == "still answered"
+    assert result.returncode == 8 and result.stdout == "still answered\n"
     assert "corrupt" in result.stderr
     assert ledger.read_bytes().startswith(b"this is not sqlite")  # never deleted
     ledger.rename(ledger.with_suffix(".broken"))
