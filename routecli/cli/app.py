@@ -33,7 +33,6 @@ def main_options(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.", hidden=True)] = False,
 ) -> None:
     """Send every prompt to the cheapest LLM able to do it well, and prove it did."""
 
