@@ -324,6 +324,21 @@ def test_per_request_max_cost_flag(route):
         assert any("per-request budget" in c["why"] for c in data["candidates"])
 
 
+
+def test_amounts_under_a_cent_keep_two_significant_digits(route, tmp_path):
+    from routecli.policy.prices import money
+
+    assert money(Decimal("0.001"), 2) == money(Decimal("0.001")) == "$0.0010"
+    assert money(Decimal("0.0000001")) == "$0.00000010" and money(Decimal("0.000123"), 6) == "$0.000123"
+    assert money(Decimal("12.5"), 2) == "$12.50" and money(Decimal("0.5")) == "$0.5000"  # a cent and up: as before
+    assert money(Decimal("150")) == "$150.00" and money(Decimal(0)) == "$0" and money(None) == "unpriced"
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text("budgets:\n  per_day: 0.001\n  on_exceed: refuse\n")
+    day = route("ask", "write a haiku about rain", "--policy", str(tiny), env=dict(ALL_KEYS))
+    assert day.returncode == 6 and "($0 spent of $0.0010)" in day.stderr, day.stderr
+    request = route("ask", "write a haiku about rain", "--max-cost", "0.001", env=dict(ALL_KEYS))
+    assert request.returncode == 6 and "over the per-request budget $0.0010" in request.stderr, request.stderr
+
 def test_an_older_ledger_is_migrated_without_loss(route, home, fake_provider):
     from routecli.ledger.store import _MIGRATIONS
 

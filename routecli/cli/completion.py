@@ -80,6 +80,8 @@ def complete_task(ctx: Any, incomplete: str) -> list[Completion]:
 
 def complete_profile(ctx: Any, incomplete: str) -> list[Completion]:
     """Profile names for --profile."""
+    from routecli.policy.prices import money
+
     try:
         policy = _policy(ctx)
         if policy is None:
@@ -89,7 +91,7 @@ def complete_profile(ctx: Any, incomplete: str) -> list[Completion]:
             if not name.startswith(incomplete):
                 continue
             cap = profile.max_cost_per_request
-            parts = [f"max ${cap:.2f}/request" if cap is not None else "no cost cap"]
+            parts = [f"max {money(cap, 2)}/request" if cap is not None else "no cost cap"]
             if profile.tier_shift:
                 parts.append(f"tier {profile.tier_shift:+d}")
             parts.append(f"prefers {profile.prefer}")
