@@ -25,6 +25,20 @@ FILE_NAMES = {shell: f"{PROG_NAME}.{shell}" for shell in SHELLS}
 
 Completion = tuple[str, str]  # (value, help): zsh and fish show the help, bash only the value
 
+
+
+def register_protocol() -> None:
+    """Typer registers the protocol its scripts speak (`_ROUTE_COMPLETE=complete_bash`) only along with its own
+    --install-completion / --show-completion options, which route does not add (the first edited ~/.bashrc
+    unasked; `route completion` is the one way in): register it when a shell asks for completions."""
+    import os
+
+    if os.environ.get(COMPLETE_VAR):
+        from typer.completion import completion_init
+
+        completion_init()
+
+
 # ----------------------------------------------------------------------------- values for options
 
 
