@@ -65,6 +65,13 @@ class ProviderFailure(RouteError):
     exit_code = EXIT_PROVIDER
 
 
+class NoLocalServer(ProviderFailure):
+    """--local, and every local server tried refused the connection, none of them named by the user: no model
+    was there to answer (exit 5, as when discovery finds none), not a failed call."""
+
+    exit_code = EXIT_NO_MODEL
+
+
 class LedgerError(RouteError):
     exit_code = EXIT_LEDGER
 

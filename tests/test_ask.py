@@ -46,6 +46,18 @@ def test_each_protocol_streams_text_and_reads_usage(route, fake_provider, flavor
     assert data["cost_usd"] > 0
 
 
+
+@pytest.mark.parametrize("mode", [[], ["--no-stream"]])
+def test_a_piped_reply_ends_with_one_newline(route, fake_provider, mode):
+    # `xargs -P 8 route ask ... > out`: each reply on its own line, and nothing but the reply and that newline.
+    env = provider_env(fake_provider)
+    fake_provider.script("anthropic", Reply(text="no newline at the end", chunks=3))
+    assert route("ask", GREETING, *mode, env=env).stdout == "no newline at the end\n"
+    fake_provider.script("anthropic", Reply(text="already ends\n", chunks=3))
+    assert route("ask", GREETING, *mode, env=env).stdout == "already ends\n"  # not doubled
+    fake_provider.script("anthropic", Reply(text="in json", chunks=3))
+    assert route("ask", GREETING, "--json", *mode, env=env).json()["reply"] == "in json"  # the reply is untouched
+
 def test_ollama_local_model(route, fake_provider):
     fake_provider.script("ollama", Reply(text="local answer", input_tokens=10, output_tokens=3))
     result = route("ask", GREETING, "--local", "--json", env=provider_env(fake_provider, local=True))
@@ -84,7 +96,7 @@ def test_system_prompt_no_stream_and_stdin_order(route, fake_provider, tmp_path)
         env=provider_env(fake_provider),
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "done"
+    assert result.stdout == "done\n"
     body = fake_provider.requests_for("anthropic")[-1].body
     assert body.get("stream") in (None, False)
     system = body["system"] if isinstance(body["system"], str) else body["system"][0]["text"]
@@ -97,7 +109,7 @@ def test_system_prompt_no_stream_and_stdin_order(route, fake_provider, tmp_path)
 def test_usage_line_and_panel_go_to_stderr(route, fake_provider):
     fake_provider.script("anthropic", Reply(text="answer", input_tokens=10, output_tokens=2))
     result = route("ask", GREETING, "-u", "--verbose", env=provider_env(fake_provider))
-    assert result.stdout == "answer"
+    assert result.stdout == "answer\n"
     assert "claude-haiku" in result.stderr and "10 in / 2 out" in result.stderr
     assert "route" in result.stderr.splitlines()[0]  # the panel's title
 
@@ -107,7 +119,7 @@ def test_summarize_from_stdin(route, fake_provider):
     text = "The committee met on Tuesday. " * 200
     result = route("summarize", input=text, env=provider_env(fake_provider))
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "short summary"
+    assert result.stdout == "short summary\n"
     body = fake_provider.requests_for("mistral")[-1].body
     content = body["messages"][-1]["content"]
     content = content if isinstance(content, str) else json.dumps(content)
@@ -203,7 +215,7 @@ def test_hang_times_out_then_falls_back(route, fake_provider, tmp_path):
 def test_slow_stream_under_idle_limit_succeeds(route, fake_provider):
     fake_provider.script("anthropic", Reply(text="slow but fine", chunks=4, chunk_delay=0.2))
     result = route("ask", GREETING, env=provider_env(fake_provider))
-    assert result.returncode == 0 and result.stdout == "slow but fine"
+    assert result.returncode == 0 and result.stdout == "slow but fine\n"
 
 
 @pytest.mark.parametrize("fault", ["drop", "cut", "error_event"])
@@ -212,8 +224,8 @@ def test_failure_mid_stream_is_continued_by_the_next_model(route, fake_provider,
     fake_provider.script("mistral", Reply(text=" continued."))
     result = route("ask", GREETING, env=provider_env(fake_provider))
     assert result.returncode == 0, result.stderr
-    partial = result.stdout[: -len(" continued.")]
-    assert partial and result.stdout.endswith(" continued.")
+    partial = result.stdout[: -len(" continued.\n")]
+    assert partial and result.stdout.endswith(" continued.\n")
     assert "continuing with mistral-medium" in result.stderr
     mistral_prompt = json.dumps(fake_provider.requests_for("mistral")[-1].body["messages"])
     assert "cut off" in mistral_prompt and json.dumps(partial)[1:-1] in mistral_prompt
@@ -257,7 +269,7 @@ def test_empty_reply_escalates(route, fake_provider):
     fake_provider.script("anthropic", Reply(text=""))
     fake_provider.script("mistral", Reply(text="a real answer"))
     result = route("ask", GREETING, env=provider_env(fake_provider))
-    assert result.stdout == "a real answer"
+    assert result.stdout == "a real answer\n"
     assert "empty reply" in result.stderr
 
 
@@ -265,7 +277,7 @@ def test_safety_reply_is_held_back_until_validated(route, fake_provider):
     fake_provider.script("anthropic", Reply(text="Do not run th", stop_reason="max_tokens"), Reply(text="Safe plan."))
     result = route("ask", "run rm -rf /var/lib/app on the production server", env=provider_env(fake_provider))
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "Safe plan."  # the cut-off reply never reached stdout
+    assert result.stdout == "Safe plan.\n"  # the cut-off reply never reached stdout
     models = [r.body["model"] for r in fake_provider.requests_for("anthropic")]
     assert models == ["claude-sonnet-5-5", "claude-opus-5-5"]
 

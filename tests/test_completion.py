@@ -57,6 +57,15 @@ def test_completion_command_prints_and_writes_the_same_scripts(route, tmp_path):
     assert bad.returncode == 2 and "bash, zsh, fish" in bad.stderr and bad.stdout == ""
 
 
+
+def test_typer_completion_options_are_gone(route, home):
+    """One completion system: `route completion`. Typer's --install-completion edited ~/.bashrc unasked."""
+    assert "--install-completion" not in route("--help").stdout and "--show-completion" not in route("--help").stdout
+    for option in ("--install-completion", "--show-completion"):
+        result = route(option, env={"SHELL": "/bin/bash", "HOME": str(home)})
+        assert result.returncode == 2 and "No such option" in result.stderr, result
+    assert not (home / ".bashrc").exists()
+
 # --- a real bash ---------------------------------------------------------------------------------------
 
 

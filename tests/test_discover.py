@@ -273,6 +273,20 @@ def test_local_with_no_server_answering_is_a_clear_no_model(route, tmp_path: Pat
     assert named.returncode == 7 and "Connection refused" in named.stderr
 
 
+LOCAL_NAMES = ("ollama", "llamacpp", "lmstudio")
+
+
+def test_local_with_discovery_off_and_no_server_answering_is_exit_5(route, tmp_path: Path):
+    """ROUTE_DISCOVER=0: nothing is probed, the local servers are tried blind; none answering is exit 5 too."""
+    policy = tmp_path / "p.yaml"
+    servers = "".join(f"  {name}:\n    base_url: http://127.0.0.1:{closed_port()}/v1\n" for name in LOCAL_NAMES)
+    policy.write_text("providers:\n" + servers, encoding="utf-8")
+    result = route("ask", "hello there", "--local", "--policy", str(policy), env={"ROUTE_DISCOVER": "0"})
+    assert result.returncode == 5, result.stderr
+    assert "no local server answering (ollama" in result.stderr and result.stdout == ""
+    assert result.stderr.count("\n") == 1  # one line, no traceback
+
+
 @pytest.mark.parametrize("name", ["budget", "homebox"])
 def test_a_provider_name_never_changes_the_verdict(route, tmp_path: Path, name: str):
     """Exclusions are typed: a silent local provider named "budget" is "no local server answering" (exit 5),

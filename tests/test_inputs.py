@@ -64,6 +64,17 @@ def test_files_globs_and_labels(route, tmp_path):
     assert result.json()["task"] == "summarize"
 
 
+
+def test_the_same_file_given_twice_is_attached_once(tmp_path, monkeypatch):
+    from routecli.routing.inputs import gather
+
+    (tmp_path / "a.md").write_text("alpha notes")
+    (tmp_path / "b.md").write_text("beta notes")
+    monkeypatch.chdir(tmp_path)
+    request = gather("compare", ["a.md", "*.md", "./a.md", str(tmp_path / "b.md")], stdin_data=b"")
+    assert [a.name for a in request.attachments] == ["a.md", "b.md"]  # first given, first attached
+    assert request.prompt().count("alpha notes") == 1 and request.prompt().count("beta notes") == 1
+
 def test_utf16_with_bom(route, tmp_path):
     path = tmp_path / "u16.txt"
     path.write_bytes("hello there".encode("utf-16"))

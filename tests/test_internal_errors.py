@@ -23,7 +23,23 @@ def test_an_internal_error_is_one_line_and_exit_bug(route, monkeypatch):
     assert result.stdout == ""
 
 
-def test_debug_lets_the_traceback_through(route, monkeypatch):
+@pytest.mark.parametrize(
+    "args",
+    [("--debug", "explain", "hi"), ("explain", "hi", "--debug"), ("explain", "--debug", "hi")],  # after the command too
+)
+def test_debug_lets_the_traceback_through(route, monkeypatch, args):
     monkeypatch.setattr(planner, "make_plan", _planted_bug)
     with pytest.raises(RuntimeError, match="planted bug"):  # a real process prints it and exits 1
-        route("--debug", "explain", "hi")
+        route(*args)
+
+
+def test_debug_after_two_dashes_is_the_prompt(route, monkeypatch):
+    seen: list[str] = []
+
+    def planted(request: object, *args: object, **kwargs: object) -> None:
+        seen.append(request.instruction)  # type: ignore[attr-defined]
+        raise RuntimeError("planted bug")
+
+    monkeypatch.setattr(planner, "make_plan", planted)
+    result = route("explain", "--", "--debug")
+    assert result.returncode == EXIT_BUG and seen == ["--debug"]

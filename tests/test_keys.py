@@ -119,13 +119,12 @@ def test_ledger_wal_and_shm_are_readable_by_the_user_only(home, loose_umask):
 
 def test_pending_rows_are_readable_by_the_user_only(route, home, fake_provider, tmp_path, loose_umask):
     ledger = home / "data" / "ledger.sqlite3"
-    ledger.parent.mkdir(parents=True, exist_ok=True)
-    ledger.write_bytes(b"this is not sqlite" * 100)
+    ledger.mkdir(parents=True)  # a folder where the ledger file should be: it cannot be opened, so rows wait
     no_budgets = tmp_path / "nobudget.yaml"
     no_budgets.write_text("budgets: {per_day: null, per_month: null}\n")
     fake_provider.script("mistral", Reply(text="still answered"))
     result = route("ask", "hi", "-m", "mistral-small", "--policy", str(no_budgets), env=provider_env(fake_provider))
-    assert result.returncode == 8 and result.stdout == "still answered"
+    assert result.returncode == 8 and result.stdout == "still answered\n", result.stderr
     pending = ledger.with_name(ledger.name + ".pending.jsonl")
     assert pending.exists() and _mode(pending) == 0o600, oct(_mode(pending))
 

@@ -159,7 +159,7 @@ def test_unwritable_ledger_keeps_the_reply_and_exits_8(route, home, fake_provide
     fake_provider.script("mistral", Reply(text="the reply"))
     result = route("ask", "hi", "-m", "mistral-small", env=env)
     assert result.returncode == 8
-    assert result.stdout == "the reply"
+    assert result.stdout == "the reply\n"
     assert "ledger" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -182,7 +182,7 @@ def test_random_bytes_ledger_is_set_aside_and_work_goes_on(route, home, fake_pro
     fake_provider.script("mistral", Reply(text="still answered"))
     result = route("ask", "hi", "-m", "mistral-small", env=env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "still answered"
+    assert result.stdout == "still answered\n"
     notices = [line for line in result.stderr.splitlines() if "set aside" in line]
     assert len(notices) == 1 and "budgets were checked against the salvaged rows" in notices[0]
     assert "Traceback" not in result.stderr
@@ -201,7 +201,7 @@ def test_damaged_ledger_without_budgets_is_repaired_when_recording(route, home, 
     fake_provider.script("mistral", Reply(text="answered"))
     env = provider_env(fake_provider)
     result = route("ask", "hi", "-m", "mistral-small", "--policy", str(no_budgets), env=env)
-    assert result.returncode == 0 and result.stdout == "answered", result.stderr
+    assert result.returncode == 0 and result.stdout == "answered\n", result.stderr
     assert "set aside" in result.stderr and "0 readable rows were salvaged" in result.stderr
     [aside] = _damaged_files(ledger)
     assert aside.read_bytes().startswith(b"this is not sqlite")
@@ -224,7 +224,7 @@ def test_truncated_ledger_is_salvaged_and_work_goes_on(route, home, fake_provide
     assert _damaged_files(ledger) == [] and ledger.read_bytes() == data[: len(data) // 2]
     fake_provider.script("mistral", Reply(text="answered"))
     result = route("ask", "hi", "-m", "mistral-small", env=env)
-    assert result.returncode == 0 and result.stdout == "answered", result.stderr
+    assert result.returncode == 0 and result.stdout == "answered\n", result.stderr
     assert "set aside" in result.stderr and "Traceback" not in result.stderr
     [aside] = _damaged_files(ledger)
     assert aside.read_bytes() == data[: len(data) // 2]
@@ -240,7 +240,7 @@ def test_pending_rows_use_one_path_shown_by_paths_and_costs(route, home, fake_pr
     env = provider_env(fake_provider, ROUTE_HOME=str(blocker))
     fake_provider.script("mistral", Reply(text="the reply"))
     result = route("ask", "hi", "-m", "mistral-small", env=env)
-    assert result.returncode == 8 and result.stdout == "the reply"
+    assert result.returncode == 8 and result.stdout == "the reply\n"
     shown = route("paths", "--json", env=env).json()["ledger_pending"]
     assert not shown.endswith("(none)"), shown
     assert Path(shown).exists() and Path(shown).parent == Path(tempfile.gettempdir())
@@ -404,6 +404,21 @@ def test_per_request_max_cost_flag(route):
     else:
         assert any("per-request budget" in c["why"] for c in data["candidates"])
 
+
+
+def test_amounts_under_a_cent_keep_two_significant_digits(route, tmp_path):
+    from routecli.policy.prices import money
+
+    assert money(Decimal("0.001"), 2) == money(Decimal("0.001")) == "$0.0010"
+    assert money(Decimal("0.0000001")) == "$0.00000010" and money(Decimal("0.000123"), 6) == "$0.000123"
+    assert money(Decimal("12.5"), 2) == "$12.50" and money(Decimal("0.5")) == "$0.5000"  # a cent and up: as before
+    assert money(Decimal("150")) == "$150.00" and money(Decimal(0)) == "$0" and money(None) == "unpriced"
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text("budgets:\n  per_day: 0.001\n  on_exceed: refuse\n")
+    day = route("ask", "write a haiku about rain", "--policy", str(tiny), env=dict(ALL_KEYS))
+    assert day.returncode == 6 and "($0 spent of $0.0010)" in day.stderr, day.stderr
+    request = route("ask", "write a haiku about rain", "--max-cost", "0.001", env=dict(ALL_KEYS))
+    assert request.returncode == 6 and "over the per-request budget $0.0010" in request.stderr, request.stderr
 
 def test_an_older_ledger_is_migrated_without_loss(route, home, fake_provider):
     from routecli.ledger.store import _MIGRATIONS

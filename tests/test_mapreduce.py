@@ -91,7 +91,7 @@ def test_summarize_1mb_through_chunks_with_a_429_on_one_chunk(route, home, fake_
     )
     result = route("summarize", "--policy", str(policy), input=document, env=provider_env(fake_provider))
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "THE FINAL SUMMARY"
+    assert result.stdout == "THE FINAL SUMMARY\n"
     requests = fake_provider.requests_for("mistral")
     assert len(requests) == chunks + 2  # every chunk once, one retry, one final call
     final_prompt = json.dumps(requests[-1].body["messages"])
@@ -178,7 +178,7 @@ def test_ask_too_large_suggests_summarize_or_truncates(route, fake_provider, tmp
         env=provider_env(fake_provider),
     )
     assert cut.returncode == 0, cut.stderr
-    assert cut.stdout == "churn fell" and "--truncate" in cut.stderr
+    assert cut.stdout == "churn fell\n" and "--truncate" in cut.stderr
     sent = json.dumps(fake_provider.requests[-1].body["messages"])
     assert len(sent) < 20000 * 4
 

@@ -15,9 +15,10 @@ from routecli.errors import EXIT_BUG, RouteError
 
 def main() -> None:
     """Console-script entry: user errors become one line and an exit code; bugs a short notice."""
-    debug = "--debug" in sys.argv or os.environ.get("ROUTE_DEBUG", "") not in ("", "0")
+    debug, args = _take_debug(sys.argv[1:])
+    debug = debug or os.environ.get("ROUTE_DEBUG", "") not in ("", "0")
     try:
-        app()
+        app(args=args)
     except RouteError as exc:
         from routecli.ui.render import error_line
 
@@ -38,6 +39,14 @@ def main() -> None:
 
         error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         sys.exit(EXIT_BUG)
+
+
+def _take_debug(args: list[str]) -> tuple[bool, list[str]]:
+    """`--debug` wherever it is put before `--` (`route --debug ask ...` or `route ask ... --debug`, where the
+    error message says to add it), taken out of the arguments the commands see."""
+    end = args.index("--") if "--" in args else len(args)
+    found = "--debug" in args[:end]
+    return found, [arg for i, arg in enumerate(args) if i >= end or arg != "--debug"]
 
 
 __all__ = ["app", "main"]

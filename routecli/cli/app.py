@@ -10,16 +10,17 @@ from typing import Annotated
 import typer
 
 from routecli import __version__
-from routecli.cli.completion import complete_model, complete_profile, complete_task
+from routecli.cli.completion import complete_model, complete_profile, complete_task, register_protocol
 
 app = typer.Typer(
     name="route",
     help="Send every prompt to the cheapest LLM able to do it well, and prove it did.",
     no_args_is_help=True,
-    add_completion=True,
+    add_completion=False,  # `route completion` is the one way in; Typer's --install-completion edited ~/.bashrc
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+register_protocol()
 
 
 def _version(value: bool) -> None:
@@ -33,7 +34,6 @@ def main_options(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.", hidden=True)] = False,
 ) -> None:
     """Send every prompt to the cheapest LLM able to do it well, and prove it did."""
 

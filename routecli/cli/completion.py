@@ -25,6 +25,20 @@ FILE_NAMES = {shell: f"{PROG_NAME}.{shell}" for shell in SHELLS}
 
 Completion = tuple[str, str]  # (value, help): zsh and fish show the help, bash only the value
 
+
+
+def register_protocol() -> None:
+    """Typer registers the protocol its scripts speak (`_ROUTE_COMPLETE=complete_bash`) only along with its own
+    --install-completion / --show-completion options, which route does not add (the first edited ~/.bashrc
+    unasked; `route completion` is the one way in): register it when a shell asks for completions."""
+    import os
+
+    if os.environ.get(COMPLETE_VAR):
+        from typer.completion import completion_init
+
+        completion_init()
+
+
 # ----------------------------------------------------------------------------- values for options
 
 
@@ -80,6 +94,8 @@ def complete_task(ctx: Any, incomplete: str) -> list[Completion]:
 
 def complete_profile(ctx: Any, incomplete: str) -> list[Completion]:
     """Profile names for --profile."""
+    from routecli.policy.prices import money
+
     try:
         policy = _policy(ctx)
         if policy is None:
@@ -89,7 +105,7 @@ def complete_profile(ctx: Any, incomplete: str) -> list[Completion]:
             if not name.startswith(incomplete):
                 continue
             cap = profile.max_cost_per_request
-            parts = [f"max ${cap:.2f}/request" if cap is not None else "no cost cap"]
+            parts = [f"max {money(cap, 2)}/request" if cap is not None else "no cost cap"]
             if profile.tier_shift:
                 parts.append(f"tier {profile.tier_shift:+d}")
             parts.append(f"prefers {profile.prefer}")

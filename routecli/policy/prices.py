@@ -17,7 +17,24 @@ from routecli.paths import write_private
 from routecli.policy.types import Model, Policy
 
 MILLION = Decimal(1_000_000)
+CENT = Decimal("0.01")
 CACHE_FORMAT = 2  # bump when the cached entries change shape
+
+
+def money(value: Decimal | None, places: int | None = None) -> str:
+    """Dollars, the one way route shows an amount: `places` decimals (by default 4, or 2 from $100), and an
+    amount under a cent always keeps two significant digits ($0.0010, not $0.00): a budget of $0.001 is shown
+    as it is. The policy's prices per million tokens are rates, shown as written (ui/policy_view.py)."""
+    if value is None:
+        return "unpriced"
+    value = value if isinstance(value, Decimal) else Decimal(str(value))
+    if value == 0:
+        return "$0"
+    if places is None:
+        places = 2 if abs(value) >= 100 else 4
+    if abs(value) < CENT:
+        places = max(places, 1 - value.adjusted())  # 0.001 -> 4 places: $0.0010
+    return f"${value:.{places}f}"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from routecli.errors import BudgetError, NoModelError, RouteError, TooLargeError
-from routecli.policy.prices import PriceTable
+from routecli.policy.prices import PriceTable, money
 from routecli.policy.types import Model, Policy, Profile
 from routecli.routing.classify import Complexity, TaskChoice
 from routecli.routing.exclusions import BUDGET, SIZE, Exclusion, Why, describe, only
@@ -170,7 +170,8 @@ def _check(
     if role != "pinned" and estimated is not None and cap is not None and estimated > cap:
         reasons.append(
             Exclusion(
-                Why.PROFILE_CAP, f"estimated ${estimated:.4f} over the {profile.name} profile's ${cap:.2f} per request"
+                Why.PROFILE_CAP,
+                f"estimated {money(estimated)} over the {profile.name} profile's {money(cap, 2)} per request",
             )
         )
     reasons += _budget_reasons(policy, state, options, worst)
@@ -188,21 +189,23 @@ def _budget_reasons(
     if per_request and worst > min(per_request):
         reasons.append(
             Exclusion(
-                Why.REQUEST_BUDGET, f"worst case ${worst:.4f} over the per-request budget ${min(per_request):.2f}"
+                Why.REQUEST_BUDGET,
+                f"worst case {money(worst)} over the per-request budget {money(min(per_request), 2)}",
             )
         )
     if budgets.per_day is not None and state.spent_today + worst > budgets.per_day:
         reasons.append(
             Exclusion(
                 Why.DAY_BUDGET,
-                f"would cross the daily budget (${state.spent_today:.2f} spent of ${budgets.per_day:.2f})",
+                f"would cross the daily budget ({money(state.spent_today, 2)} spent of {money(budgets.per_day, 2)})",
             )
         )
     if budgets.per_month is not None and state.spent_month + worst > budgets.per_month:
         reasons.append(
             Exclusion(
                 Why.MONTH_BUDGET,
-                f"would cross the monthly budget (${state.spent_month:.2f} spent of ${budgets.per_month:.2f})",
+                f"would cross the monthly budget ({money(state.spent_month, 2)} spent of "
+                f"{money(budgets.per_month, 2)})",
             )
         )
     return reasons
@@ -366,7 +369,7 @@ def _reason(
     if chosen is None:
         return f"no model can take this {task} request: every candidate and fallback is excluded"
     pick = ordered[0]
-    cost = f"${pick.estimated_cost:.4f}" if pick.estimated_cost is not None else "an unknown price"
+    cost = money(pick.estimated_cost) if pick.estimated_cost is not None else "an unknown price"
     if pick.role == "pinned":
         return f"{chosen} was pinned with -m; estimated {cost}"
     candidates = [v for v in verdicts if v.role == "candidate"]

@@ -129,7 +129,19 @@ def _expand(patterns: list[str]) -> list[str]:
             names.extend(files)
         else:
             names.append(pattern)
-    return names
+    return _once(names)
+
+
+def _once(names: list[str]) -> list[str]:
+    """Each file once, in the order first given: `-f a.md -f '*.md'` (or `-f ./a.md -f a.md`) attaches a.md once."""
+    seen: set[str] = set()
+    unique: list[str] = []
+    for name in names:
+        key = name if name == "-" else os.path.realpath(name)
+        if key not in seen:
+            seen.add(key)
+            unique.append(name)
+    return unique
 
 
 def _read_file(name: str) -> bytes:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from routecli.errors import BudgetError, NoModelError
-from routecli.policy.prices import PriceTable
+from routecli.policy.prices import PriceTable, money
 from routecli.policy.types import MapReduceSettings, Policy
 from routecli.routing.chunking import Chunk, split
 from routecli.routing.classify import Complexity, TaskChoice
@@ -221,7 +221,7 @@ def _over_budget(result: MapReducePlan, policy: Policy, state: RoutingState, opt
         if worst > limit:
             return (
                 f"refused by the {name}: summarizing this input takes {result.calls} calls, "
-                f"worst case ${worst:.4f}, over the ${max(limit, Decimal(0)):.4f} left"
+                f"worst case {money(worst)}, over the {money(max(limit, Decimal(0)))} left"
             )
     return None
 

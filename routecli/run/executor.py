@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from routecli.errors import ProviderFailure
+from routecli.errors import NoLocalServer, ProviderFailure
 from routecli.ledger import cooldowns
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
@@ -96,6 +96,7 @@ class Executor:
         prompt_tokens = decision.tokens.value
         partial = ""  # text already shown that the next model must continue
         last_error: ProviderError | None = None
+        unreachable: set[str] = set()  # the models that failed only because nothing answered the connection
         for position, alias in enumerate(chain):
             has_fallback = position + 1 < len(chain)
             try_number = 0
@@ -129,6 +130,8 @@ class Executor:
                     try_number += 1
                     continue
                 self._cool_down(alias, error)
+                if error.kind == ErrorKind.CONNECT and not attempt.text:
+                    unreachable.add(alias)
                 attempt.status = "fallback" if has_fallback else "error"
                 self.on_attempt(attempt)
                 partial = self._carry_over(partial, attempt, call)
@@ -140,8 +143,22 @@ class Executor:
                     self.output.notice(f"{alias} failed{shown} ({error.message}); {how} {chain[position + 1]}")
                 break
         outcome.text = partial
+        self._no_local_server(chain, options, partial, unreachable)
         what = last_error.message if last_error else "no model to try"
         raise ProviderFailure(f"every model in the chain failed; last error: {what}")
+
+    def _no_local_server(self, chain: list[str], options: RequestOptions, partial: str, unreachable: set[str]) -> None:
+        """--local with discovery off (ROUTE_DISCOVER=0) tries the policy's local servers blind: when none of
+        them answered and the user named none (`<NAME>_BASE_URL`), that is no local model (exit 5), as when
+        discovery finds none; a server the user named and that refuses stays a failed call (exit 7)."""
+        if not options.local_only or partial or not chain or set(chain) != unreachable:
+            return
+        providers = list(dict.fromkeys(self.policy.models[alias].provider for alias in chain))
+        if any(self.environment.access[name].base_url_override for name in providers):
+            return
+        names = ", ".join(providers)
+        hint = self.policy.providers[providers[0]].base_url_env
+        raise NoLocalServer(f"no local server answering ({names}: start one, or set {hint})")
 
     def _carry_over(self, partial: str, attempt: Attempt, call: CallSettings) -> str:
         """Text already printed stays printed: the next model continues it. Held-back text is dropped."""

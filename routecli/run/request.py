@@ -50,11 +50,16 @@ class TerminalOutput:
             sys.stderr.write("\n")  # do not glue the notice to a half-written line on the same screen
         notice(message)
 
-    def finish(self) -> None:
-        """End the reply with a newline on a terminal, so the prompt does not follow it on the line."""
-        if self.wrote and not self.ends_with_newline and sys.stdout.isatty():
-            sys.stdout.write("\n")
-            sys.stdout.flush()
+    def finish(self, complete: bool = False) -> None:
+        """End the reply with a newline, so the prompt (or the next reply in a file) does not follow it on the
+        line. A complete reply always gets one; a partial one (failure, Ctrl-C) only on a terminal, so a pipe
+        holds exactly the text that arrived."""
+        if self.wrote and not self.ends_with_newline and (complete or sys.stdout.isatty()):
+            try:
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+            except BrokenPipeError:
+                raise OutputClosed from None
 
 
 def _stderr_is_terminal() -> bool:
@@ -138,7 +143,11 @@ def run_request(
                 output.emit(outcome.text)
             except OutputClosed:
                 code = EXIT_PIPE_CLOSED
-        output.finish()
+        if not code:
+            try:
+                output.finish(complete=True)
+            except OutputClosed:
+                code = EXIT_PIPE_CLOSED
         if (display.usage or display.verbose) and not code:
             sys.stderr.write(usage_line(outcome) + "\n")
     _record(plan, paths, attempts, command, display, output)  # after the reply: never delays it

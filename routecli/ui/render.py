@@ -12,20 +12,9 @@ import sys
 from decimal import Decimal
 from typing import Any, TextIO
 
-from routecli.policy.prices import PriceTable
+from routecli.policy.prices import PriceTable, money
 from routecli.policy.types import Policy
 from routecli.routing.decide import Decision, Verdict
-
-
-def money(value: Decimal | None, digits: int | None = None) -> str:
-    """Dollars, with enough decimals that small amounts do not read as $0.0000."""
-    if value is None:
-        return "unpriced"
-    if value == 0:
-        return "$0"
-    if digits is None:
-        digits = 2 if abs(value) >= 100 else 4 if abs(value) >= Decimal("0.01") else 6
-    return f"${value:.{digits}f}"
 
 
 def console(file: TextIO, no_color: bool = False) -> Any:
