@@ -56,7 +56,9 @@ def test_policy_from_environment_and_cwd(route, home, tmp_path):
     _assert_one_line_error(result, bad, 1, "unknown key")
     cwd_policy = home.parent / "routes.yaml"
     cwd_policy.write_text("defaults:\n  profile: nope\n")
-    result = route("explain", "hello")
+    result = route("explain", "hello")  # a folder's policy is not applied until trusted (tests/test_trust.py)
+    assert result.returncode == 0 and "not trusted" in result.stderr
+    result = route("policy", "trust")  # only a valid policy is trusted
     assert result.returncode == 2 and "routes.yaml:2" in result.stderr
 
 

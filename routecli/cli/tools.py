@@ -101,6 +101,42 @@ def policy_validate(
     typer.echo(f"ok: {file} ({len(checked.models)} models, {len(checked.tasks)} tasks)")
 
 
+@policy_app.command("trust")
+def policy_trust(
+    file: Annotated[Path, typer.Argument(help="The policy file to trust (default: ./routes.yaml).")] = Path(
+        "routes.yaml"
+    ),
+) -> None:
+    """Trust a routes.yaml found in this folder: it is applied until its content changes."""
+    from routecli.errors import InputError
+    from routecli.policy.load import validate_file
+    from routecli.policy.trust import key_routing_changes, trust
+
+    if not file.is_file():
+        raise InputError(f"no policy file at {file}")
+    validate_file(file)  # only a valid policy is trusted (a PolicyError: file:line, exit 2)
+    trust(file, get_paths().config_dir)
+    typer.echo(f"trusted: {file.resolve()}")
+    from routecli.policy.schema import read_policy_file
+
+    changes = key_routing_changes(read_policy_file(file))
+    if changes:
+        typer.echo(f"note: it changes where keys are sent: {', '.join(changes)}", err=True)
+
+
+@policy_app.command("untrust")
+def policy_untrust(
+    file: Annotated[Path, typer.Argument(help="The policy file to forget (default: ./routes.yaml).")] = Path(
+        "routes.yaml"
+    ),
+) -> None:
+    """Forget a trusted policy file: it is ignored again until trusted."""
+    from routecli.policy.trust import untrust
+
+    forgotten = untrust(file, get_paths().config_dir)
+    typer.echo(f"untrusted: {file.resolve()}" if forgotten else f"was not trusted: {file.resolve()}")
+
+
 # ----------------------------------------------------------------------------- route completion
 
 

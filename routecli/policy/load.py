@@ -28,17 +28,28 @@ def default_policy_path() -> Path:
 
 
 def user_policy_path(explicit: str | None, config_dir: Path) -> Path | None:
-    """--policy, then $ROUTE_POLICY, then ./routes.yaml, then the config dir's routes.yaml."""
+    """--policy, then $ROUTE_POLICY, then ./routes.yaml (once trusted), then the config dir's routes.yaml."""
     for candidate, must_exist in ((explicit, True), (os.environ.get("ROUTE_POLICY"), True)):
         if candidate:
             path = Path(candidate).expanduser()
             if must_exist and not path.is_file():
                 raise PolicyError(str(path), None, "policy file not found")
             return path
+    local = untrusted_local_policy(config_dir)
     for path in (Path("routes.yaml"), config_dir / "routes.yaml"):
-        if path.is_file():
+        if path.is_file() and path != local:
             return path
     return None
+
+
+def untrusted_local_policy(config_dir: Path) -> Path | None:
+    """A ./routes.yaml that is not applied because it was never trusted (or changed since): see trust.py."""
+    from routecli.policy.trust import is_trusted
+
+    path = Path("routes.yaml")
+    if not path.is_file() or _same_file(path, config_dir / "routes.yaml"):
+        return None
+    return None if is_trusted(path, config_dir, default_policy_path()) else path
 
 
 def load_policy(explicit: str | None, config_dir: Path, cache_dir: Path | None = None) -> Policy:

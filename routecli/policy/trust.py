@@ -1,0 +1,74 @@
+"""Which policy files may change where a key is sent: the ones you wrote or named, and the ones you trusted.
+
+The packaged default, the config dir's routes.yaml and a file named by `--policy` or `ROUTE_POLICY` are trusted.
+A `routes.yaml` found in the working directory (a cloned repository's, say) could point a provider's base_url at
+its own server and receive your key, so it is applied only once `route policy trust` has recorded its path and
+content hash (as direnv and mise do); a changed file must be trusted again. Records live in the config dir.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from routecli.paths import write_private
+
+TRUST_FILE = "trusted-policies.json"
+# What in a policy decides where a key goes: flagged by explain and doctor when a trusted local file sets it.
+KEY_ROUTING_FIELDS = ("base_url", "key_env", "probe")
+
+
+def content_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _records(config_dir: Path) -> dict[str, str]:
+    try:
+        data = json.loads((config_dir / TRUST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # a damaged record trusts nothing: the notice says how to trust again
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def is_trusted(path: Path, config_dir: Path, default: Path) -> bool:
+    """True when `path` holds exactly what was trusted, or exactly the packaged default (it changes nothing)."""
+    try:
+        digest = content_hash(path)
+        if digest == content_hash(default):
+            return True
+    except OSError:
+        return False
+    return _records(config_dir).get(str(path.resolve())) == digest
+
+
+def trust(path: Path, config_dir: Path) -> str:
+    records = _records(config_dir)
+    digest = content_hash(path)
+    records[str(path.resolve())] = digest
+    write_private(config_dir / TRUST_FILE, json.dumps(records, indent=1, sort_keys=True))
+    return digest
+
+
+def untrust(path: Path, config_dir: Path) -> bool:
+    records = _records(config_dir)
+    if records.pop(str(path.resolve()), None) is None:
+        return False
+    write_private(config_dir / TRUST_FILE, json.dumps(records, indent=1, sort_keys=True))
+    return True
+
+
+def key_routing_changes(user_raw: dict[str, object]) -> list[str]:
+    """`providers.NAME.FIELD` for every field of a user file that changes where a key is sent."""
+    providers = user_raw.get("providers") if isinstance(user_raw, dict) else None
+    if not isinstance(providers, dict):
+        return []
+    return [
+        f"providers.{name}.{field}"
+        for name, entry in providers.items()
+        if isinstance(entry, dict)
+        for field in KEY_ROUTING_FIELDS
+        if field in entry
+    ]
