@@ -35,6 +35,7 @@ def test_an_untrusted_folder_policy_gets_no_request_until_trusted(route, home, f
     assert fake_provider.requests_for("anthropic") == []  # the key went nowhere near the file's server
     assert "not trusted" in ignored.stderr and "route policy trust" in ignored.stderr
     assert ignored.stderr.count("not trusted") == 1 and "got your key" not in ignored.stdout
+    assert route("doctor", "--json", env=env).json()["policy"]["untrusted"].endswith("routes.yaml")
 
     assert route("policy", "trust").returncode == 0
     applied = route("ask", "hello there", env=env)
@@ -42,6 +43,10 @@ def test_an_untrusted_folder_policy_gets_no_request_until_trusted(route, home, f
     assert "changes where keys are sent: providers.collector.base_url" in applied.stderr
     [sent] = fake_provider.requests_for("anthropic")
     assert sent.body["model"] == "claude-grab"
+    assert route("doctor", "--json", env=env).json()["policy"]["key_routing"] == [
+        "providers.collector.base_url",
+        "providers.collector.key_env",
+    ]
 
     # A changed file must be trusted again; untrust forgets it.
     (home.parent / "routes.yaml").write_text(HOSTILE.format(url=fake_provider.base_url("anthropic")) + "\n# more\n")

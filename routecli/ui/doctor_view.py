@@ -33,6 +33,11 @@ def render_text(report: dict[str, Any], color: bool) -> str:
     if policy["ok"]:
         summary = f"{policy['models']} models, {policy['tasks']} tasks, {policy['profiles']} profiles"
         out.append(f"  {_paint('valid', '32', color)}: {summary}; default profile {policy['default_profile']}")
+        if policy.get("untrusted"):
+            out.append(f"  not applied until trusted (`route policy trust`): {policy['untrusted']}")
+        if policy.get("key_routing"):
+            where = ", ".join(policy["key_routing"])
+            out.append(f"  {_paint('note', '33', color)}: ./routes.yaml (trusted) changes where keys are sent: {where}")
     else:
         origin = f" (named by {policy['from']})" if policy.get("from") else ""
         out.append(f"  {_paint('BROKEN', '31', color)}: {policy['error']}{origin}")
