@@ -33,28 +33,16 @@ def load(policy_path: str | None, discover: bool = False, local: bool = False) -
 
 
 def _policy_notices(policy: Policy, paths: Paths, named: bool) -> None:
-    """Say when ./routes.yaml is ignored until trusted, and when a trusted one changes where keys are sent.
-    Nothing to say when the user named a policy file (`--policy`, ROUTE_POLICY): ./routes.yaml is not read."""
-    if named:
-        return
-    from pathlib import Path
-
-    from routecli.policy.load import untrusted_local_policy
+    """Say when ./routes.yaml is ignored until trusted, and when a trusted one changes where keys are sent."""
+    from routecli.policy.trust import folder_policy
     from routecli.ui.render import notice
 
-    ignored = untrusted_local_policy(paths.config_dir)
-    if ignored is not None:
+    folder = folder_policy(policy.sources, paths.config_dir, named)
+    if folder.ignored is not None:
         notice("./routes.yaml is not applied: it is not trusted (it could send your keys elsewhere); "
                "read it, then `route policy trust` to apply it")
-        return
-    local = Path("routes.yaml")
-    if len(policy.sources) > 1 and Path(policy.sources[-1]) == local:
-        from routecli.policy.schema import read_policy_file
-        from routecli.policy.trust import key_routing_changes
-
-        changes = key_routing_changes(read_policy_file(local))
-        if changes:
-            notice(f"./routes.yaml (trusted) changes where keys are sent: {', '.join(changes)}")
+    if folder.key_routing:
+        notice(f"./routes.yaml (trusted) changes where keys are sent: {', '.join(folder.key_routing)}")
 
 
 def _plan(line: CommandLine, command: str) -> tuple[Policy, Paths, World, Plan, tuple[str, ...]]:

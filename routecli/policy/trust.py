@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from routecli.paths import write_private
@@ -72,3 +73,29 @@ def key_routing_changes(user_raw: dict[str, object]) -> list[str]:
         for field in KEY_ROUTING_FIELDS
         if field in entry
     ]
+
+
+@dataclass(frozen=True)
+class FolderPolicy:
+    """What to tell the user about ./routes.yaml: ignored until trusted, or trusted and redirecting keys."""
+
+    ignored: Path | None = None
+    key_routing: tuple[str, ...] = ()
+
+
+def folder_policy(sources: tuple[str, ...], config_dir: Path, named: bool) -> FolderPolicy:
+    """For explain, ask and doctor alike. Nothing to say when the user named a policy file (`--policy`,
+    ROUTE_POLICY): ./routes.yaml is not read then."""
+    from routecli.policy.load import untrusted_local_policy
+    from routecli.policy.schema import read_policy_file
+
+    if named:
+        return FolderPolicy()
+    ignored = untrusted_local_policy(config_dir)
+    if ignored is not None:
+        return FolderPolicy(ignored=ignored)
+    local = Path("routes.yaml")
+    if len(sources) > 1 and Path(sources[-1]) == local:
+        return FolderPolicy(key_routing=tuple(key_routing_changes(read_policy_file(local))))
+    return FolderPolicy()
+

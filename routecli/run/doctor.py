@@ -70,21 +70,12 @@ def check_policy(explicit: str | None, paths: Paths) -> tuple[dict[str, Any], Po
 
 def _trust(explicit: str | None, paths: Paths, policy: Policy) -> dict[str, Any]:
     """A folder's routes.yaml that is ignored until trusted, or a trusted one that changes where keys go."""
-    from routecli.policy.load import untrusted_local_policy
-    from routecli.policy.schema import read_policy_file
-    from routecli.policy.trust import key_routing_changes
+    from routecli.policy.trust import folder_policy
 
-    if explicit is not None or os.environ.get("ROUTE_POLICY"):
-        return {}
-    ignored = untrusted_local_policy(paths.config_dir)
-    if ignored is not None:
-        return {"untrusted": str(ignored.resolve())}
-    local = Path("routes.yaml")
-    if len(policy.sources) > 1 and Path(policy.sources[-1]) == local:
-        changes = key_routing_changes(read_policy_file(local))
-        if changes:
-            return {"key_routing": changes}
-    return {}
+    folder = folder_policy(policy.sources, paths.config_dir, bool(explicit or os.environ.get("ROUTE_POLICY")))
+    if folder.ignored is not None:
+        return {"untrusted": str(folder.ignored.resolve())}
+    return {"key_routing": list(folder.key_routing)} if folder.key_routing else {}
 
 
 # ----------------------------------------------------------------------------- providers
