@@ -22,7 +22,7 @@ from routecli import __version__
 from routecli.errors import EXIT_LEDGER, EXIT_OK, EXIT_PROVIDER, EXIT_USAGE, LedgerError, PolicyError
 from routecli.ledger import cooldowns
 from routecli.paths import Paths
-from routecli.policy.environment import mask, read_environment
+from routecli.policy.environment import Environment, mask, read_environment
 from routecli.policy.load import default_policy_path, load_policy, user_policy_path, validate_file
 from routecli.policy.types import Policy, Provider
 from routecli.providers import SDK_MODULES
@@ -125,13 +125,13 @@ def provider_rows(policy: Policy) -> list[dict[str, Any]]:
     return rows
 
 
-def _ping_one(policy: Policy, alias: str, secrets: list[str]) -> dict[str, Any]:
+def _ping_one(policy: Policy, environment: Environment, alias: str, secrets: list[str]) -> dict[str, Any]:
     from routecli.providers import get_adapter
     from routecli.providers.base import ChatRequest, ProviderError, Timeouts
     from routecli.run.executor import endpoint_for, timeouts_for
 
     model = policy.models[alias]
-    endpoint = endpoint_for(policy, read_environment(policy), alias)
+    endpoint = endpoint_for(policy, environment, alias)
     own = timeouts_for(policy, alias)
     timeouts = Timeouts(
         connect=min(own.connect, PING_CONNECT_S),
@@ -170,7 +170,10 @@ def ping_all(policy: Policy, rows: list[dict[str, Any]]) -> None:
     import importlib
 
     secrets = known_secrets(policy)
-    for wire in sorted({row["wire"] for row in rows if row["enabled"]}):
+    environment = read_environment(policy)
+    # Only the SDK transport needs its SDK; importing it up front keeps that import out of the ping's time.
+    sdk_wires = {row["wire"] for row in rows if row["enabled"] and policy.providers[row["name"]].transport == "sdk"}
+    for wire in sorted(sdk_wires):
         with contextlib.suppress(Exception):  # the adapter meets the same problem and reports it
             importlib.import_module(SDK_MODULES[wire])
     results: dict[str, dict[str, Any]] = {}
@@ -182,7 +185,7 @@ def ping_all(policy: Policy, rows: list[dict[str, Any]]) -> None:
             continue
 
         def work(name: str = row["name"], alias: str = row["ping_model"]) -> None:
-            results[name] = _ping_one(policy, alias, secrets)
+            results[name] = _ping_one(policy, environment, alias, secrets)
 
         thread = threading.Thread(target=work, name=f"ping-{row['name']}", daemon=True)
         thread.start()
