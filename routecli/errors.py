@@ -45,6 +45,16 @@ class PolicyError(RouteError):
         self.line = line
 
 
+class PolicyErrors(PolicyError):
+    """Every mistake found in the policy files at once, one `file:line: message` line each (in file order)."""
+
+    def __init__(self, problems: list[PolicyError]) -> None:
+        first = problems[0]
+        super().__init__(first.path, first.line, "")
+        self.problems = tuple(problems)
+        self.message = "\n".join(problem.message for problem in problems)
+
+
 class InputError(RouteError):
     exit_code = EXIT_INPUT
 

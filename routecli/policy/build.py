@@ -1,4 +1,4 @@
-"""Building typed, frozen policy objects from the merged and checked YAML. A mistake is a PolicyError at file:line."""
+"""Building typed, frozen policy objects from the merged, checked YAML. Every mistake is reported at its file:line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Any
 
 from routecli.errors import PolicyError
 from routecli.policy.located import LineDict, LineList
-from routecli.policy.schema import probe_url
+from routecli.policy.named import enabled
+from routecli.policy.problems import Problems
+from routecli.policy.schema import invalid_keys, probe_url
 from routecli.policy.types import (
     ON_EXCEED,
     PREFERENCES,
@@ -80,25 +82,37 @@ def _key_env_problem(value: str) -> str:
     return "key_env must name an environment variable (capital letters, digits and _, e.g. ANTHROPIC_API_KEY)"
 
 
-def _providers(raw: LineDict) -> dict[str, Provider]:
+def _missing(entry: LineDict, required: tuple[str, ...]) -> list[str]:
+    """Required fields absent from `entry` (a field whose value was refused is reported already, not again)."""
+    return [key for key in required if key not in entry and key not in invalid_keys(entry)]
+
+
+def _needs(entry: LineDict, what: str, missing: list[str], problems: Problems) -> None:
+    problems.add(_fail(entry, None, f"{what} needs " + ", ".join(f"'{key}'" for key in missing)))
+
+
+def _providers(raw: LineDict, problems: Problems) -> dict[str, Provider]:
     result: dict[str, Provider] = {}
     for name, entry in raw.items():
-        for required in ("wire", "base_url"):
-            if required not in entry:
-                raise _fail(entry, None, f"provider '{name}' needs '{required}'")
-        if entry["wire"] not in WIRES:
-            raise _fail(entry, "wire", f"provider '{name}': wire must be one of {', '.join(WIRES)}")
+        before = len(problems.found)
+        missing = _missing(entry, ("wire", "base_url"))
+        if missing:
+            _needs(entry, f"provider '{name}'", missing, problems)
+        if "wire" in entry and entry["wire"] not in WIRES:
+            problems.add(_fail(entry, "wire", f"provider '{name}': wire must be one of {', '.join(WIRES)}"))
         local = bool(entry.get("local", False))
-        if not local and not entry.get("key_env"):
-            raise _fail(entry, None, f"provider '{name}' needs 'key_env' (or 'local: true')")
+        if not local and not entry.get("key_env") and "key_env" not in invalid_keys(entry):
+            problems.add(_fail(entry, None, f"provider '{name}' needs 'key_env' (or 'local: true')"))
         if entry.get("key_env") is not None and not _ENV_NAME.fullmatch(entry["key_env"]):
-            raise _fail(entry, "key_env", f"provider '{name}': {_key_env_problem(entry['key_env'])}")
+            problems.add(_fail(entry, "key_env", f"provider '{name}': {_key_env_problem(entry['key_env'])}"))
         transport = entry.get("transport", "raw")
         if transport not in ("raw", "sdk"):
-            raise _fail(entry, "transport", f"provider '{name}': transport must be raw or sdk")
+            problems.add(_fail(entry, "transport", f"provider '{name}': transport must be raw or sdk"))
         discover = bool(entry.get("discover", False))
         if discover and not local:  # discovered models are priced at zero and enabled by answering
-            raise _fail(entry, "discover", f"provider '{name}': discover needs 'local: true'")
+            problems.add(_fail(entry, "discover", f"provider '{name}': discover needs 'local: true'"))
+        if len(problems.found) > before or missing:
+            continue
         result[name] = Provider(
             name=name,
             wire=entry["wire"],
@@ -114,25 +128,29 @@ def _providers(raw: LineDict) -> dict[str, Provider]:
     return result
 
 
-def _models(raw: LineDict, providers: dict[str, Provider], timeouts: TimeoutSettings) -> dict[str, Model]:
+def _models(
+    raw: LineDict, providers: set[str], timeouts: TimeoutSettings, problems: Problems
+) -> dict[str, Model]:
     result: dict[str, Model] = {}
     for alias, entry in raw.items():
-        for required in ("provider", "id", "context", "max_output", "tier"):
-            if required not in entry:
-                raise _fail(entry, None, f"model '{alias}' needs '{required}'")
-        if entry["provider"] not in providers:
+        before = len(problems.found)
+        missing = _missing(entry, ("provider", "id", "context", "max_output", "tier"))
+        if missing:
+            _needs(entry, f"model '{alias}'", missing, problems)
+        if "provider" in entry and entry["provider"] not in providers:
             known = ", ".join(sorted(providers))
-            raise _fail(
-                entry, "provider", f"model '{alias}' names unknown provider '{entry['provider']}' (known: {known})"
-            )
+            message = f"model '{alias}' names unknown provider '{entry['provider']}' (known: {known})"
+            problems.add(_fail(entry, "provider", message))
         speed = entry.get("speed", "standard")
         if speed not in SPEEDS:
-            raise _fail(entry, "speed", f"model '{alias}': speed must be one of {', '.join(SPEEDS)}")
+            problems.add(_fail(entry, "speed", f"model '{alias}': speed must be one of {', '.join(SPEEDS)}"))
         for strength in entry.get("strengths", []):
             if strength not in TASKS:
-                raise _fail(entry, "strengths", f"model '{alias}': unknown task '{strength}' in strengths")
-        if entry["max_output"] >= entry["context"]:
-            raise _fail(entry, "max_output", f"model '{alias}': max_output must be smaller than context")
+                problems.add(_fail(entry, "strengths", f"model '{alias}': unknown task '{strength}' in strengths"))
+        if entry.get("max_output", 0) >= entry.get("context", float("inf")):
+            problems.add(_fail(entry, "max_output", f"model '{alias}': max_output must be smaller than context"))
+        if len(problems.found) > before or not set(entry) >= {"provider", "id", "context", "max_output", "tier"}:
+            continue
         price = entry.get("price")
         result[alias] = Model(
             alias=alias,
@@ -153,22 +171,28 @@ def _models(raw: LineDict, providers: dict[str, Provider], timeouts: TimeoutSett
     return result
 
 
-def _tasks(raw: LineDict, models: dict[str, Model]) -> dict[str, Task]:
+def _tasks(raw: LineDict, models: dict[str, Model], declared: set[str], problems: Problems) -> dict[str, Task]:
+    """`declared`: every model alias the policy names, the broken ones too (reported already, not again here)."""
     result: dict[str, Task] = {}
     for name, entry in raw.items():
         if name not in TASKS:
-            raise _fail(raw, name, f"unknown task '{name}' (tasks are: {', '.join(TASKS)})")
+            problems.add(_fail(raw, name, f"unknown task '{name}' (tasks are: {', '.join(TASKS)})"))
+            continue
         for key in ("candidates", "fallbacks"):
             for alias in entry.get(key, []):
-                if alias not in models:
-                    raise _fail(entry, key, f"task '{name}' names unknown model '{alias}' in {key}")
-        candidates = tuple(entry.get("candidates") or [m.alias for m in models.values() if name in m.strengths])
+                if alias not in declared:
+                    problems.add(_fail(entry, key, f"task '{name}' names unknown model '{alias}' in {key}"))
+        usable = [alias for alias in entry.get("candidates") or [] if alias in models]
+        candidates = tuple(usable or [m.alias for m in models.values() if name in m.strengths])
         if not candidates:
-            raise _fail(entry, None, f"task '{name}' has no candidates and no model lists it in strengths")
+            if models and not entry.get("candidates"):
+                message = f"task '{name}' has no candidates and no model lists it in strengths"
+                problems.add(_fail(entry, None, message))
+            continue
         result[name] = Task(
             name=name,
             candidates=candidates,
-            fallbacks=tuple(entry.get("fallbacks", ())),
+            fallbacks=tuple(alias for alias in entry.get("fallbacks", ()) if alias in models),
             min_tier=entry.get("min_tier", 1),
             interactive=bool(entry.get("interactive", False)),
             validate=bool(entry.get("validate", False)),
@@ -183,58 +207,84 @@ def _tasks(raw: LineDict, models: dict[str, Model]) -> dict[str, Task]:
     return result
 
 
-def _regex(pattern: str, mapping: Any, key: str | int) -> re.Pattern[str]:
+def _regex(pattern: str, mapping: Any, key: str | int, problems: Problems) -> re.Pattern[str] | None:
     try:
         return re.compile(pattern, re.IGNORECASE | re.MULTILINE)
     except re.error as exc:
         line = mapping.line_of(key) if isinstance(mapping, (LineDict, LineList)) else None
         path = getattr(mapping, "source", "?")
-        raise PolicyError(path, line, f"invalid regular expression {pattern!r}: {exc}") from None
+        problems.report(path, line, f"invalid regular expression {pattern!r}: {exc}")
+        return None
 
 
-def _classification(raw: LineDict) -> Classification:
+def _classification(raw: LineDict, problems: Problems) -> Classification:
     default = raw.get("default", "chat")
     if default not in TASKS:
-        raise _fail(raw, "default", f"classify.default: unknown task '{default}'")
+        problems.add(_fail(raw, "default", f"classify.default: unknown task '{default}'"))
     rules = []
-    items = raw.get("rules") or LineList()
-    for index, item in enumerate(items):
-        if item["task"] not in TASKS:
-            raise _fail(item, "task", f"classify rule names unknown task '{item['task']}'")
-        patterns = tuple(_regex(p, item["patterns"], i) for i, p in enumerate(item.get("patterns", [])))
-        origin = Origin(getattr(item, "source", getattr(items, "source", "?")), items.line_of(index))
-        rules.append(Rule(item["task"], item.get("weight", 1), patterns, origin))
+    for item in raw.get("rules") or ():
+        if not enabled(item):
+            continue  # a switched-off entry in a file read on its own (merging takes them out)
+        missing = _missing(item, ("task", "patterns"))
+        if missing:
+            _needs(item, f"classify rule '{item['name']}'", missing, problems)
+        if "task" in item and item["task"] not in TASKS:
+            problems.add(_fail(item, "task", f"classify rule names unknown task '{item['task']}'"))
+        compiled = [_regex(p, item["patterns"], i, problems) for i, p in enumerate(item.get("patterns", []))]
+        patterns = tuple(p for p in compiled if p is not None)
+        origin = Origin(getattr(item, "source", "?"), item.line)
+        rules.append(Rule(item.get("task", default), item.get("weight", 1), patterns, origin, item["name"]))
     long_input = raw.get("long_input") or {}
     if long_input and long_input.get("task") not in TASKS:
-        raise _fail(long_input, "task", f"classify.long_input: unknown task '{long_input.get('task')}'")
+        problems.add(_fail(long_input, "task", f"classify.long_input: unknown task '{long_input.get('task')}'"))
     return Classification(default, long_input.get("above_tokens"), long_input.get("task"), tuple(rules))
 
 
-def _complexity(raw: LineDict) -> ComplexitySettings:
-    hints = raw.get("hints") or LineList()
+def _complexity(raw: LineDict, problems: Problems) -> ComplexitySettings:
+    hints = []
+    for item in raw.get("hints") or ():
+        if not enabled(item):
+            continue
+        if _missing(item, ("pattern",)):
+            _needs(item, f"complexity hint '{item['name']}'", ["pattern"], problems)
+        pattern = _regex(item["pattern"], item, "pattern", problems) if "pattern" in item else None
+        if pattern is not None:
+            hints.append(Hint(item.get("weight", 1), pattern, item["name"]))
     long_prompt = raw.get("long_prompt") or {}
     return ComplexitySettings(
         base=raw.get("base", 4),
         long_prompt_above=long_prompt.get("above_tokens"),
         long_prompt_add=long_prompt.get("add", 0),
-        hints=tuple(Hint(h.get("weight", 1), _regex(h["pattern"], h, "pattern")) for h in hints),
+        hints=tuple(hints),
     )
 
 
-def _profiles(raw: LineDict) -> dict[str, Profile]:
+def _profiles(raw: LineDict, problems: Problems) -> dict[str, Profile]:
     result = {}
     for name, entry in raw.items():
         prefer = entry.get("prefer", "cost")
         if prefer not in PREFERENCES:
-            raise _fail(entry, "prefer", f"profile '{name}': prefer must be one of {', '.join(PREFERENCES)}")
+            problems.add(_fail(entry, "prefer", f"profile '{name}': prefer must be one of {', '.join(PREFERENCES)}"))
         result[name] = Profile(name, _dec(entry.get("max_cost_per_request")), entry.get("tier_shift", 0), prefer)
     return result
 
 
-def _budgets(raw: LineDict) -> Budgets:
+def _levels(raw: LineList, problems: Problems) -> tuple[Escalation, ...]:
+    levels = []
+    for index, level in enumerate(raw):
+        if "above_tokens" not in level:
+            if "above_tokens" not in invalid_keys(level):
+                where = getattr(level, "source", "?")
+                problems.report(where, raw.line_of(index), "escalation level needs 'above_tokens'")
+        elif enabled(level):
+            levels.append(Escalation(level["above_tokens"], level.get("min_context", 0), level.get("min_tier")))
+    return tuple(sorted(levels, key=lambda lv: lv.above_tokens))
+
+
+def _budgets(raw: LineDict, problems: Problems) -> Budgets:
     on_exceed = raw.get("on_exceed", "downgrade")
     if on_exceed not in ON_EXCEED:
-        raise _fail(raw, "on_exceed", f"budgets.on_exceed must be one of {', '.join(ON_EXCEED)}")
+        problems.add(_fail(raw, "on_exceed", f"budgets.on_exceed must be one of {', '.join(ON_EXCEED)}"))
     return Budgets(_dec(raw.get("per_request")), _dec(raw.get("per_day")), _dec(raw.get("per_month")), on_exceed)
 
 
@@ -248,29 +298,33 @@ def _map_reduce(raw: LineDict) -> MapReduceSettings:
     )
 
 
-def build_policy(raw: LineDict, sources: tuple[str, ...]) -> Policy:
+def build_policy(raw: LineDict, sources: tuple[str, ...], problems: Problems | None = None) -> Policy:
+    """The typed policy. Every mistake found (with those already in `problems`, from reading and merging the
+    files) is raised at the end, together, each at its file:line."""
+    problems = Problems() if problems is None else problems
     empty = LineDict()
     empty.line, empty.key_lines = 1, {}
     defaults = raw.get("defaults") or empty
     timeouts = _timeouts(defaults.get("timeouts"), TimeoutSettings(10.0, 60.0, 30.0))
-    providers = _providers(raw.get("providers") or empty)
-    models = _models(raw.get("models") or empty, providers, timeouts)
-    if not models:
-        raise PolicyError(sources[-1], 1, "the policy defines no models")
-    tasks = _tasks(raw.get("tasks") or empty, models)
-    classification = _classification(raw.get("classify") or empty)
-    if classification.default not in tasks:
-        raise _fail(
-            raw.get("classify") or raw, "default", f"classify.default task '{classification.default}' has no models"
-        )
-    profiles = _profiles(raw.get("profiles") or empty) or {"balanced": Profile("balanced", None, 0, "cost")}
+    raw_providers = raw.get("providers") or empty
+    providers = _providers(raw_providers, problems)
+    raw_models = raw.get("models") or empty
+    models = _models(raw_models, set(raw_providers) | invalid_keys(raw_providers), timeouts, problems)
+    if not raw_models:
+        problems.report(sources[-1], 1, "the policy defines no models")
+    tasks = _tasks(raw.get("tasks") or empty, models, set(raw_models) | invalid_keys(raw_models), problems)
+    classification = _classification(raw.get("classify") or empty, problems)
+    if classification.default not in tasks and classification.default in TASKS and models and not problems:
+        message = f"classify.default task '{classification.default}' has no models"
+        problems.add(_fail(raw.get("classify") or raw, "default", message))
+    profiles = _profiles(raw.get("profiles") or empty, problems) or {"balanced": Profile("balanced", None, 0, "cost")}
     default_profile = defaults.get("profile", next(iter(profiles)))
     if default_profile not in profiles:
-        raise _fail(defaults, "profile", f"defaults.profile names unknown profile '{default_profile}'")
-    levels = tuple(
-        Escalation(lv["above_tokens"], lv.get("min_context", 0), lv.get("min_tier"))
-        for lv in sorted(raw.get("escalation") or [], key=lambda lv: lv["above_tokens"])
-    )
+        problems.add(_fail(defaults, "profile", f"defaults.profile names unknown profile '{default_profile}'"))
+    complexity = _complexity(raw.get("complexity") or empty, problems)
+    levels = _levels(raw.get("escalation") or LineList(), problems)
+    budgets = _budgets(raw.get("budgets") or empty, problems)
+    problems.raise_if_any()
     return Policy(
         sources=sources,
         default_profile=default_profile,
@@ -280,13 +334,11 @@ def build_policy(raw: LineDict, sources: tuple[str, ...]) -> Policy:
         models=models,
         tasks=tasks,
         classification=classification,
-        complexity=_complexity(raw.get("complexity") or empty),
+        complexity=complexity,
         escalation=levels,
         profiles=profiles,
-        budgets=_budgets(raw.get("budgets") or empty),
+        budgets=budgets,
         log_prompts=bool(defaults.get("log_prompts", False)),
         map_reduce=_map_reduce(raw.get("map_reduce") or empty),
         raw=raw,
     )
-
-

@@ -16,6 +16,7 @@ from routecli.paths import write_private
 from routecli.policy.build import build_policy
 from routecli.policy.located import LineDict, decode_hook, encode
 from routecli.policy.merge import merge_policies
+from routecli.policy.problems import Problems
 from routecli.policy.schema import read_policy_file
 from routecli.policy.types import Policy
 
@@ -69,13 +70,19 @@ def load_policy(explicit: str | None, config_dir: Path, cache_dir: Path | None =
     raw = _load_cached(cache_file, key) if cache_file and key else None
     if raw is not None:
         return build_policy(raw, sources)
-    raw = read_policy_file(default_path)
-    if len(paths) > 1:
-        raw = merge_policies(raw, read_policy_file(paths[1]))
-    policy = build_policy(raw, sources)  # validates: only a good policy is ever cached
+    raw, policy = _read_and_build(paths)  # validates: only a good policy is ever cached
     if cache_file and key:
         _save_cached(cache_file, key, raw)
     return policy
+
+
+def _read_and_build(paths: list[Path]) -> tuple[LineDict, Policy]:
+    """Read, merge and build the files (the default first), reporting every mistake in all of them at once."""
+    problems = Problems()
+    raw = read_policy_file(paths[0], problems)
+    for path in paths[1:]:
+        raw = merge_policies(raw, read_policy_file(path, problems), problems)
+    return raw, build_policy(raw, tuple(str(p) for p in paths), problems)
 
 
 def _cache_key(paths: list[Path]) -> str | None:
@@ -106,10 +113,7 @@ def _save_cached(cache_file: Path, key: str, raw: LineDict) -> None:
 def validate_file(path: Path) -> Policy:
     """Check one file on its own terms, merged over the default as it would be in use."""
     default_path = default_policy_path()
-    raw = read_policy_file(default_path)
-    if _same_file(path, default_path):
-        return build_policy(raw, (str(default_path),))
-    return build_policy(merge_policies(raw, read_policy_file(path)), (str(default_path), str(path)))
+    return _read_and_build([default_path] if _same_file(path, default_path) else [default_path, path])[1]
 
 
 def _same_file(a: Path, b: Path) -> bool:

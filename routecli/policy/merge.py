@@ -1,10 +1,12 @@
-"""Merging the user's routes.yaml over the default: mappings field by field, the rest replaced."""
+"""Merging the user's routes.yaml over the default: mappings field by field, named lists by name, the rest replaced."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from routecli.policy.located import LineDict, LineList
+from routecli.policy.named import NAMED_LISTS, enabled, merge_named
+from routecli.policy.problems import Problems
 
 
 def tag_origin(value: Any, path: str) -> None:
@@ -31,22 +33,38 @@ def _merge(base: Any, over: Any) -> Any:
     return merged
 
 
-def merge_policies(default: LineDict, user: LineDict) -> LineDict:
+def merge_policies(default: LineDict, user: LineDict, problems: Problems | None = None) -> LineDict:
+    """`user` over `default`. Mistakes only the merge can see (disabling an entry the default lacks) go to
+    `problems`, or are raised here without it."""
+    own = problems is None
+    problems = Problems() if problems is None else problems
     merged = _merge(default, user)
-    # Lists of rules and escalation levels extend rather than replace: a user adds a rule or a level.
-    for section, key in (("classify", "rules"), ("complexity", "hints")):
+    # Named lists: a user entry replaces the default one of its name, `enabled: false` removes it, others are added.
+    for section, key in NAMED_LISTS:
         extra = (user.get(section) or {}).get(key)
-        if extra:
-            base_items = (default.get(section) or {}).get(key) or []
-            combined = LineList([*extra, *base_items])  # user rules first: they win ties
-            combined.line, combined.item_lines = extra.line, [*extra.item_lines, *base_items.item_lines]
-            merged[section][key] = combined
+        base_items = (default.get(section) or {}).get(key)
+        if extra and isinstance(base_items, LineList):
+            label = "rule" if section == "classify" else "hint"
+            merged[section][key] = merge_named(base_items, extra, label, problems)
     if user.get("escalation") and default.get("escalation"):
-        by_threshold = {level["above_tokens"]: level for level in default["escalation"]}
-        by_threshold.update({level["above_tokens"]: level for level in user["escalation"]})
-        levels = LineList(by_threshold[k] for k in sorted(by_threshold))
-        levels.line, levels.item_lines = user["escalation"].line, [lv.line for lv in levels]
-        merged["escalation"] = levels
+        merged["escalation"] = _merge_levels(default["escalation"], user["escalation"], problems)
+    if own:
+        problems.raise_if_any()
     return merged
 
 
+def _merge_levels(default: LineList, user: LineList, problems: Problems) -> LineList:
+    """Escalation levels are named by their threshold: the user's level replaces the default one at the same
+    `above_tokens`, `enabled: false` removes it, any other is added."""
+    by_threshold = {level["above_tokens"]: level for level in default}
+    for index, level in enumerate(user):
+        if level.get("above_tokens") in by_threshold or enabled(level):
+            by_threshold[level.get("above_tokens")] = level
+        else:
+            known = ", ".join(str(k) for k in by_threshold)
+            message = f"no default escalation level at above_tokens {level.get('above_tokens')} (known: {known})"
+            problems.report(getattr(level, "source", "?"), user.line_of(index), message)
+    levels = LineList(by_threshold[k] for k in sorted(by_threshold, key=lambda k: k or 0) if enabled(by_threshold[k]))
+    levels.line, levels.item_lines = user.line, [lv.line for lv in levels]
+    levels.source = user.source  # type: ignore[misc]
+    return levels

@@ -9,6 +9,8 @@ from typing import Any
 from routecli.errors import PolicyError
 from routecli.policy.located import LineDict
 from routecli.policy.merge import tag_origin
+from routecli.policy.named import name_entries
+from routecli.policy.problems import Problems
 
 # The shape of each section. A type name, or a nested dict for a mapping, or ("map", spec) for a
 # name -> entry mapping. "num" is a non-negative number; "int+" a positive integer.
@@ -70,9 +72,10 @@ _SCHEMA: dict[str, Any] = {
     "budgets": {"per_request": "num?", "per_day": "num?", "per_month": "num?", "on_exceed": "str"},
     "map_reduce": {"chunk_tokens": "int+", "partial_tokens": "int+", "concurrency": "int+", "above_tokens": "int+?"},
 }
-_RULE = {"task": "str", "weight": "int", "patterns": "list[str]"}
-_HINT = {"weight": "int", "pattern": "str"}
-_LEVEL = {"above_tokens": "int+", "min_context": "int+", "min_tier": "int+"}
+# List entries: a name (a default entry's name replaces it), `enabled: false` removes one (see named.py).
+_RULE = {"name": "str", "enabled": "bool", "task": "str", "weight": "int", "patterns": "list[str]"}
+_HINT = {"name": "str", "enabled": "bool", "weight": "int", "pattern": "str"}
+_LEVEL = {"above_tokens": "int+", "enabled": "bool", "min_context": "int+", "min_tier": "int+"}
 
 
 def _type_ok(kind: str, value: Any) -> bool:
@@ -119,41 +122,69 @@ def probe_url(target: Any) -> str | None:
     return None
 
 
-def _check(mapping: Any, spec: dict[str, Any], path: str, where: str, line: int) -> None:
+def invalid_keys(mapping: Any) -> set[str]:
+    """Keys this mapping had whose values were refused (and taken out): a "needs" check must not report them again."""
+    return getattr(mapping, "invalid_keys", set())
+
+
+def _drop(mapping: LineDict, key: str) -> None:
+    """Take a refused value out, so later checks run on what is left instead of tripping over it."""
+    del mapping[key]
+    mapping.invalid_keys = invalid_keys(mapping) | {key}  # type: ignore[attr-defined]
+
+
+def _check(mapping: Any, spec: dict[str, Any], path: str, where: str, line: int, problems: Problems) -> bool:
+    """Report every key of `mapping` that `spec` does not allow, taking it out; False if it is no mapping at all."""
     if not isinstance(mapping, dict):
-        raise PolicyError(path, line, f"{where} must be a mapping")
-    for key, value in mapping.items():
+        problems.report(path, line, f"{where} must be a mapping")
+        return False
+    for key, value in list(mapping.items()):
         key_line = mapping.line_of(key) if isinstance(mapping, LineDict) else line
         label = f"{where}.{key}" if where else key
         if key not in spec:
             allowed = ", ".join(spec)
-            raise PolicyError(path, key_line, f"unknown key '{label}' (allowed: {allowed})")
+            problems.report(path, key_line, f"unknown key '{label}' (allowed: {allowed})")
+            _drop(mapping, key)
+            continue
         kind = spec[key]
         if isinstance(kind, dict):
-            _check(value, kind, path, label, key_line)
+            if not _check(value, kind, path, label, key_line, problems):
+                _drop(mapping, key)
         elif isinstance(kind, tuple):
             if not isinstance(value, dict):
-                raise PolicyError(path, key_line, f"{label} must be a mapping of names to entries")
-            for name, entry in value.items():
-                _check(entry, kind[1], path, f"{label}.{name}", value.line_of(name))
+                problems.report(path, key_line, f"{label} must be a mapping of names to entries")
+                _drop(mapping, key)
+                continue
+            for name, entry in list(value.items()):
+                if not _check(entry, kind[1], path, f"{label}.{name}", value.line_of(name), problems):
+                    _drop(value, name)
         elif not _type_ok(kind, value):
             if kind == "num" and isinstance(value, (int, float)) and value < 0:
-                raise PolicyError(path, key_line, f"{label} must not be negative (got {value})")
-            raise PolicyError(path, key_line, f"{label} must be {_DESCRIBE[kind.rstrip('?')]}")
+                problems.report(path, key_line, f"{label} must not be negative (got {value})")
+            else:
+                problems.report(path, key_line, f"{label} must be {_DESCRIBE[kind.rstrip('?')]}")
+            _drop(mapping, key)
+    return True
 
 
-def _check_list_items(raw: dict[str, Any], path: str) -> None:
+def _check_list_items(raw: dict[str, Any], path: str, problems: Problems) -> None:
     for section, key, spec in (("classify", "rules", _RULE), ("complexity", "hints", _HINT)):
         items = (raw.get(section) or {}).get(key) or []
         for index, item in enumerate(items):
-            _check(item, spec, path, f"{section}.{key}[{index}]", items.line_of(index))
+            _check(item, spec, path, f"{section}.{key}[{index}]", items.line_of(index), problems)
+        name_entries(items, section, path, problems)
     levels = raw.get("escalation") or []
     for index, item in enumerate(levels):
-        _check(item, _LEVEL, path, f"escalation[{index}]", levels.line_of(index))
+        _check(item, _LEVEL, path, f"escalation[{index}]", levels.line_of(index), problems)
 
 
-def read_policy_file(path: Path) -> LineDict:
+def read_policy_file(path: Path, problems: Problems | None = None) -> LineDict:
+    """One file, parsed and checked against the schema. Mistakes go to `problems` (the caller reports them with
+    the rest) or, without it, are raised here; a YAML syntax error is raised at once: nothing after it can be read."""
     from routecli.policy.yamlfile import load_yaml  # PyYAML costs ~10 ms: only when the cache cannot serve
+
+    own = problems is None
+    problems = Problems() if problems is None else problems
 
     raw = load_yaml(path)
     if raw is None:
@@ -161,9 +192,11 @@ def read_policy_file(path: Path) -> LineDict:
         raw.line, raw.key_lines = 1, {}
     if not isinstance(raw, LineDict):
         raise PolicyError(str(path), 1, "a policy file must be a mapping at the top level")
-    _check(raw, _SCHEMA, str(path), "", 1)
-    _check_list_items(raw, str(path))
+    _check(raw, _SCHEMA, str(path), "", 1, problems)
+    _check_list_items(raw, str(path), problems)
     tag_origin(raw, str(path))
+    if own:
+        problems.raise_if_any()
     return raw
 
 

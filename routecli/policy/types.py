@@ -97,6 +97,7 @@ class Rule:
     weight: int
     patterns: tuple[re.Pattern[str], ...]
     origin: Origin
+    name: str = ""  # what a user's policy names to replace or switch off this rule (policy/named.py)
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,6 +112,7 @@ class Classification:
 class Hint:
     weight: int
     pattern: re.Pattern[str]
+    name: str = ""
 
 
 @dataclass(frozen=True, eq=False)

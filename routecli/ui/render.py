@@ -222,7 +222,8 @@ def models_dict(
 def error_line(message: str) -> None:
     from routecli.ui.policy_view import masked
 
-    sys.stderr.write(f"route: error: {masked(message)}\n")
+    for line in masked(message).splitlines() or [""]:  # several policy problems: one line each
+        sys.stderr.write(f"route: error: {line}\n")
     sys.stderr.flush()
 
 
