@@ -98,3 +98,67 @@ def test_naming_mistakes_are_reported(route, tmp_path):
     assert f"{path}:4:" in lines[0] and "'mine' is used twice" in lines[0]
     assert f"{path}:5:" in lines[1] and "no default rule named 'chatty'" in lines[1] and "known: safety" in lines[1]
     assert f"{path}:7:" in lines[2] and "no default escalation level at above_tokens 7" in lines[2]
+
+
+DIFF_POLICY = """\
+models:
+  claude-haiku:
+    tier: 3
+    provider: anthropic
+  my-finetune: {provider: openai, id: ft-1, context: 128000, max_output: 16000, tier: 2}
+classify:
+  rules:
+    - {name: deploy, task: safety, weight: 9, patterns: ['\\bkubectl apply\\b']}
+    - {name: chat, enabled: false}
+    - {name: code, task: code, weight: 5, patterns: ['\\bpython\\b']}
+escalation:
+  - {above_tokens: 50000, min_context: 300000}
+budgets:
+  per_day: 20
+"""
+
+
+def test_show_diff_names_each_change_and_where(route, tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(DIFF_POLICY, encoding="utf-8")
+    result = route("policy", "show", "--diff", "--policy", str(mine))
+    assert result.returncode == 0, result.stderr
+    header, *lines = result.stdout.splitlines()
+    assert str(mine) in header and "routes.yaml" in header
+    assert lines[0] == f"models.claude-haiku.tier: 2 -> 3  ({mine}:3)"  # provider: anthropic is no change
+    assert lines[1].startswith("models.my-finetune: (not set) -> {provider: openai, id: ft-1,")
+    assert lines[1].endswith(f"({mine}:5)")
+    assert lines[2].startswith("classify.rules.deploy: (not set) -> {name: deploy, task: safety,")
+    assert lines[3] == f"classify.rules.code.weight: 4 -> 5  ({mine}:10)"
+    assert lines[4].startswith("classify.rules.code.patterns: [")
+    assert lines[4].endswith(f"-> [\\bpython\\b]  ({mine}:10)")
+    assert lines[5].startswith("classify.rules.chat: {name: chat,") and lines[5].endswith(f"-> (removed)  ({mine}:9)")
+    assert lines[6] == f"escalation.50000.min_context: 200000 -> 300000  ({mine}:12)"
+    assert len(lines) == 7  # budgets.per_day: 20 is the default's 20.00
+    data = route("policy", "show", "--diff", "--json", "--policy", str(mine)).json()
+    assert data["sources"][-1] == str(mine)
+    assert data["changes"][0] == {
+        "path": "models.claude-haiku.tier",
+        "change": "changed",
+        "old": 2,
+        "new": 3,
+        "file": str(mine),
+        "line": 3,
+    }
+    assert [c["change"] for c in data["changes"]].count("removed") == 1
+
+
+def test_show_diff_without_changes(route, tmp_path):
+    assert route("policy", "show", "--diff").stdout == "No changes from the default policy.\n"
+    same = tmp_path / "same.yaml"
+    same.write_text("budgets:\n  per_day: 20\nmodels:\n  local: {tier: 1}\n", encoding="utf-8")
+    assert route("policy", "show", "--diff", "--policy", str(same)).stdout == "No changes from the default policy.\n"
+
+
+def test_show_diff_masks_keys(route, tmp_path):
+    key = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789"
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(f"providers:\n  openai:\n    base_url: https://u:{key}@proxy.example.com/v1\n", encoding="utf-8")
+    for args in ((), ("--json",)):
+        result = route("policy", "show", "--diff", "--policy", str(mine), *args)
+        assert result.returncode == 0 and "proxy.example.com" in result.stdout and key not in result.stdout

@@ -67,6 +67,9 @@ def policy_show(
     prices: Annotated[
         bool, typer.Option("--prices/--no-prices", help="Add each model's resolved price (as YAML comments).")
     ] = True,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Only what your policy file adds, changes or removes, and where.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """The merged policy in effect (the default with yours over it), as YAML; keys are never shown."""
@@ -76,6 +79,16 @@ def policy_show(
 
     paths = get_paths()
     loaded = load_policy(policy, paths.config_dir, paths.cache_dir)  # a broken policy: file:line, exit 2
+    if diff:
+        from routecli.policy.diff import user_changes
+        from routecli.ui.policy_view import diff_dicts, diff_text
+
+        sources, changes = user_changes(policy, paths.config_dir)
+        if json_out:
+            print_json({"sources": list(sources), "changes": diff_dicts(changes, loaded)})
+        else:
+            sys.stdout.write(diff_text(sources, changes, loaded))
+        return
     table = None
     if prices:
         from routecli.policy.prices import resolve_prices

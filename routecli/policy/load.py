@@ -48,7 +48,7 @@ def untrusted_local_policy(config_dir: Path) -> Path | None:
     from routecli.policy.trust import is_trusted
 
     path = Path("routes.yaml")
-    if not path.is_file() or _same_file(path, config_dir / "routes.yaml"):
+    if not path.is_file() or same_file(path, config_dir / "routes.yaml"):
         return None
     return None if is_trusted(path, config_dir, default_policy_path()) else path
 
@@ -62,7 +62,7 @@ def load_policy(explicit: str | None, config_dir: Path, cache_dir: Path | None =
     default_path = default_policy_path()
     user_path = user_policy_path(explicit, config_dir)
     paths = [default_path]
-    if user_path is not None and not _same_file(user_path, default_path):
+    if user_path is not None and not same_file(user_path, default_path):
         paths.append(user_path)
     sources = tuple(str(p) for p in paths)
     key = _cache_key(paths)
@@ -113,10 +113,10 @@ def _save_cached(cache_file: Path, key: str, raw: LineDict) -> None:
 def validate_file(path: Path) -> Policy:
     """Check one file on its own terms, merged over the default as it would be in use."""
     default_path = default_policy_path()
-    return _read_and_build([default_path] if _same_file(path, default_path) else [default_path, path])[1]
+    return _read_and_build([default_path] if same_file(path, default_path) else [default_path, path])[1]
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or os.path.samefile(a, b)
     except OSError:

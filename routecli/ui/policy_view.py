@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from routecli.policy.diff import Change
 from routecli.policy.environment import mask
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
@@ -174,3 +175,45 @@ def policy_yaml(policy: Policy, prices: PriceTable | None) -> str:
                 line = f"{line}  {comment}"
         lines.append(line)
     return "\n".join(header + lines) + "\n"
+
+
+_SHOWN_CHARS = 100  # a long value (a rule's patterns) is cut in a diff line: the file:line points at all of it
+
+
+def _compact(value: Any, secrets: Sequence[str]) -> str:
+    """One value on one line, as YAML writes it in flow style (`[chat, code]`, `{input: 0.1}`, `'\\bfoo'`)."""
+    import yaml
+
+    shown = plain(value, secrets)
+    text = yaml.safe_dump(shown, default_flow_style=True, width=10**6, allow_unicode=True, sort_keys=False)
+    text = text.removesuffix("\n").removesuffix("\n...").strip()
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+
+
+def diff_text(sources: Sequence[str], changes: Sequence[Change], policy: Policy | None = None) -> str:
+    """`route policy show --diff`: one line per setting the user's file adds, changes or removes, and where."""
+    if not changes:
+        return "No changes from the default policy.\n"
+    secrets = known_secrets(policy)
+    lines = [f"# What {sources[-1]} changes in the default policy ({sources[0]}): setting: default -> yours"]
+    for change in changes:
+        old = "(not set)" if change.kind == "added" else _compact(change.old, secrets)
+        new = "(removed)" if change.kind == "removed" else _compact(change.new, secrets)
+        lines.append(f"{change.path}: {old} -> {new}  ({change.origin})")
+    return "\n".join(lines) + "\n"
+
+
+def diff_dicts(changes: Sequence[Change], policy: Policy | None = None) -> list[dict[str, Any]]:
+    """The same as JSON: old is null when added, new is null when removed (`change` says which)."""
+    secrets = known_secrets(policy)
+    return [
+        {
+            "path": change.path,
+            "change": change.kind,
+            "old": None if change.kind == "added" else plain(change.old, secrets),
+            "new": None if change.kind == "removed" else plain(change.new, secrets),
+            "file": change.origin.path,
+            "line": change.origin.line,
+        }
+        for change in changes
+    ]
