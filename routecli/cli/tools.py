@@ -105,13 +105,27 @@ def policy_show(
 
 @policy_app.command("validate")
 def policy_validate(
-    file: Annotated[Path, typer.Argument(help="The policy file to check, merged over the default.")],
+    file: Annotated[
+        Path | None, typer.Argument(help="The policy file to check, merged over the default (default: the active one).")
+    ] = None,
 ) -> None:
-    """Check FILE merged over the default policy: `ok: FILE (N models, M tasks)`, or `file:line: error` (exit 2)."""
-    from routecli.policy.load import validate_file
+    """Check FILE merged over the default policy, or with no FILE the policy in effect: `ok: FILE (N models,
+    M tasks)`, or every problem found, one `file:line: error` line each (exit 2)."""
+    from routecli.policy.load import validate_active, validate_file
 
-    checked = validate_file(file)  # a PolicyError is printed as one file:line line by main(), exit 2
-    typer.echo(f"ok: {file} ({len(checked.models)} models, {len(checked.tasks)} tasks)")
+    if file is not None:
+        checked = validate_file(file)  # a PolicyError: each problem as one file:line line by main(), exit 2
+        typer.echo(f"ok: {file} ({len(checked.models)} models, {len(checked.tasks)} tasks)")
+        return
+    from routecli.policy.load import untrusted_local_policy
+
+    config_dir = get_paths().config_dir
+    if not os.environ.get("ROUTE_POLICY") and (ignored := untrusted_local_policy(config_dir)) is not None:
+        note = f"note: {ignored} is not applied until trusted; `route policy validate {ignored}` checks it"
+        typer.echo(note, err=True)
+    paths, checked = validate_active(None, config_dir)
+    files = str(paths[0]) + "".join(f" with {path} merged over it" for path in paths[1:])
+    typer.echo(f"ok: {files} ({len(checked.models)} models, {len(checked.tasks)} tasks)")
 
 
 @policy_app.command("trust")

@@ -53,17 +53,26 @@ def untrusted_local_policy(config_dir: Path) -> Path | None:
     return None if is_trusted(path, config_dir, default_policy_path()) else path
 
 
+def active_policy_paths(explicit: str | None, config_dir: Path) -> list[Path]:
+    """The files the policy in effect is made of: the default, then the user's (if any)."""
+    default_path = default_policy_path()
+    user_path = user_policy_path(explicit, config_dir)
+    return [default_path] if user_path is None or same_file(user_path, default_path) else [default_path, user_path]
+
+
+def validate_active(explicit: str | None, config_dir: Path) -> tuple[list[Path], Policy]:
+    """The policy in effect, read afresh (not from the cache) and checked: its files and the result."""
+    paths = active_policy_paths(explicit, config_dir)
+    return paths, _read_and_build(paths)[1]
+
+
 def load_policy(explicit: str | None, config_dir: Path, cache_dir: Path | None = None) -> Policy:
     """The default policy, with the user's policy (if any) merged over it.
 
     The merged, validated YAML is cached as JSON keyed by each file's path, size and mtime, so most
     runs skip PyYAML and the checks; any change to a file, or a new route version, rebuilds it.
     """
-    default_path = default_policy_path()
-    user_path = user_policy_path(explicit, config_dir)
-    paths = [default_path]
-    if user_path is not None and not same_file(user_path, default_path):
-        paths.append(user_path)
+    paths = active_policy_paths(explicit, config_dir)
     sources = tuple(str(p) for p in paths)
     key = _cache_key(paths)
     cache_file = cache_dir / "policy.json" if cache_dir else None

@@ -53,7 +53,10 @@ def check_policy(explicit: str | None, paths: Paths) -> tuple[dict[str, Any], Po
 
         policy = apply(policy, paths)  # local servers that answer count as configured
     except PolicyError as exc:
-        report["error"] = exc.message
+        found = exc.message.splitlines()  # every problem in the files, one file:line line each
+        more = f" (and {len(found) - 1} more; `route policy validate [FILE]` lists them all)" if len(found) > 1 else ""
+        report["error"] = found[0] + more
+        report["errors"] = found
         if explicit is None and os.environ.get("ROUTE_POLICY"):
             report["from"] = "$ROUTE_POLICY"
         try:

@@ -1,0 +1,101 @@
+"""A broken policy reports all its problems in one run, each at its file:line; `route policy validate` with no file
+checks the policy in effect, naming each file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import REPO
+
+BROKEN = """\
+models:
+  tiny:
+    provider: openai
+    speed: warp
+  other:
+    provider: nowhere
+    id: o
+    context: lots
+    max_output: 10
+    tier: 1
+tasks:
+  chat:
+    candidates: [tiny, gpt-17]
+classify:
+  rules:
+    - {task: code, patterns: ['(unclosed']}
+    - {name: x, task: nonsense, patterns: [a]}
+budgets:
+  on_exceed: explode
+  colour: blue
+"""
+
+EXPECTED = [  # line, what the message says
+    (3, "model 'tiny' needs 'id', 'context', 'max_output', 'tier'"),  # three runs and more, before
+    (4, "model 'tiny': speed must be one of"),
+    (6, "unknown provider 'nowhere'"),
+    (8, "models.other.context must be a positive integer"),  # and no "needs 'context'" for it
+    (13, "unknown model 'gpt-17'"),  # and none for 'tiny', broken but declared
+    (16, "invalid regular expression"),
+    (17, "unknown task 'nonsense'"),
+    (19, "budgets.on_exceed must be one of"),
+    (20, "unknown key 'budgets.colour'"),
+]
+
+
+def _write(tmp_path: Path, text: str, name: str = "bad.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_problem_in_one_run(route, tmp_path):
+    bad = _write(tmp_path, BROKEN)
+    for args in (("policy", "validate", str(bad)), ("explain", "hi", "--policy", str(bad))):
+        result = route(*args)
+        assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == len(EXPECTED), result.stderr
+        for text, (line, needle) in zip(lines, EXPECTED, strict=True):
+            assert text.startswith(f"route: error: {bad}:{line}: ") and needle in text, text
+
+
+def test_problems_across_the_schema_merge_and_build_stages(route, tmp_path):
+    bad = _write(
+        tmp_path,
+        "classify:\n  rules:\n    - {name: chatty, enabled: false}\n"  # only the merge sees this one
+        "    - {name: y, task: code, weight: heavy, patterns: [a]}\n"  # the schema sees this one
+        "tasks:\n  chat:\n    candidates: [nope]\n",  # and the build this one
+    )
+    lines = route("policy", "validate", str(bad)).stderr.strip().splitlines()
+    assert [line.split(": ")[2].split(":")[-1] for line in lines] == ["3", "4", "7"], lines
+
+
+def test_doctor_names_the_first_problem_and_counts_the_rest(route, tmp_path):
+    bad = _write(tmp_path, BROKEN)
+    data = route("doctor", "--json", "--policy", str(bad)).json()
+    assert (
+        data["policy"]["error"].startswith(f"{bad}:3: model 'tiny' needs") and "and 8 more" in data["policy"]["error"]
+    )
+    assert len(data["policy"]["errors"]) == len(EXPECTED)
+
+
+def test_validate_without_a_file_checks_the_active_policy(route, tmp_path, home):
+    result = route("policy", "validate")
+    assert result.returncode == 0 and result.stdout == f"ok: {REPO / 'routes.yaml'} (14 models, 7 tasks)\n"
+    mine = _write(tmp_path, "models:\n  claude-haiku:\n    tier: 3\n", "mine.yaml")
+    result = route("policy", "validate", env={"ROUTE_POLICY": str(mine)})
+    assert result.stdout == f"ok: {REPO / 'routes.yaml'} with {mine} merged over it (14 models, 7 tasks)\n"
+    config = home / "config" / "routes.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(BROKEN, encoding="utf-8")
+    result = route("policy", "validate")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == len(EXPECTED)
+    assert all(f"{config}:" in line for line in result.stderr.strip().splitlines())
+
+
+def test_a_folder_policy_not_yet_trusted_is_named(route, home):
+    (home.parent / "routes.yaml").write_text("budgets:\n  per_day: 1\n", encoding="utf-8")
+    result = route("policy", "validate")
+    assert result.returncode == 0 and "routes.yaml is not applied until trusted" in result.stderr
+    assert result.stdout == f"ok: {REPO / 'routes.yaml'} (14 models, 7 tasks)\n"
