@@ -82,3 +82,11 @@ def test_a_copy_through_the_command(route, tmp_path, default_text):
         assert alone.returncode == copied.returncode == 0, copied.stderr
         assert alone.json() == copied.json(), prompt
     assert route("policy", "show", "--diff", "--policy", str(mine)).stdout == "No changes from the default policy.\n"
+
+
+def test_a_trusted_copy_in_the_folder_raises_no_notice(route, home, default_text):
+    """A copy of the default needs no trust, and it sends no key anywhere new: nothing to say about it."""
+    (home.parent / "routes.yaml").write_text(default_text, encoding="utf-8")
+    result = route("explain", "hello there", env=ALL_KEYS)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert "key_routing" not in route("doctor", "--json").json()["policy"]

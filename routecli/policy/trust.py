@@ -62,17 +62,25 @@ def untrust(path: Path, config_dir: Path) -> bool:
 
 
 def key_routing_changes(user_raw: dict[str, object]) -> list[str]:
-    """`providers.NAME.FIELD` for every field of a user file that changes where a key is sent."""
+    """`providers.NAME.FIELD` for every field of a user file that changes where a key is sent (a field written
+    with the default policy's own value changes nothing: a copy of the default is not flagged)."""
+    from routecli.policy.load import default_policy_path
+    from routecli.policy.schema import read_policy_file
+
     providers = user_raw.get("providers") if isinstance(user_raw, dict) else None
     if not isinstance(providers, dict):
         return []
+    defaults = read_policy_file(default_policy_path()).get("providers") or {}
     return [
         f"providers.{name}.{field}"
         for name, entry in providers.items()
         if isinstance(entry, dict)
         for field in KEY_ROUTING_FIELDS
-        if field in entry
+        if field in entry and entry[field] != (defaults.get(name) or {}).get(field, _UNSET)
     ]
+
+
+_UNSET = object()  # a field the default provider does not have: any value of it is a change
 
 
 @dataclass(frozen=True)
