@@ -47,6 +47,9 @@ def test_enabled_false_removes_a_rule_and_a_hint(home, tmp_path, route):
     assert "greeting" not in [hint.name for hint in policy.complexity.hints]
     data = route("explain", "hello there", "--policy", str(path), "--json", env=ALL_KEYS).json()
     assert not any(e.startswith("chat +") for e in data["evidence"])
+    shown = route("policy", "show", "--json", "--policy", str(path)).json()["policy"]  # gone from the merge itself
+    assert "chat" not in [rule["name"] for rule in shown["classify"]["rules"]]
+    assert "greeting" not in [hint["name"] for hint in shown["complexity"]["hints"]]
     assert not any("'hello'" in e for e in data["complexity_evidence"])  # the greeting hint no longer fires
 
 
@@ -79,6 +82,7 @@ def test_escalation_level_replaced_and_removed_by_threshold(home, tmp_path):
     text = "escalation:\n  - {above_tokens: 50000, enabled: false}\n  - {above_tokens: 128000, min_context: 500000}\n"
     policy, _ = _load(tmp_path, text)
     assert [(lv.above_tokens, lv.min_context, lv.min_tier) for lv in policy.escalation] == [(128000, 500000, None)]
+    assert policy.raw["escalation"] == [{"above_tokens": 128000, "min_context": 500000}]  # as `policy show` shows it
 
 
 def test_naming_mistakes_are_reported(route, tmp_path):
@@ -157,8 +161,11 @@ def test_show_diff_without_changes(route, tmp_path):
 
 def test_show_diff_masks_keys(route, tmp_path):
     key = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789"
+    plain_key = "hunter2hunter"  # no known shape: masked because OPENAI_API_KEY holds it right now
     mine = tmp_path / "mine.yaml"
-    mine.write_text(f"providers:\n  openai:\n    base_url: https://u:{key}@proxy.example.com/v1\n", encoding="utf-8")
+    url = f"https://u:{key}@proxy.example.com/v1?tag={plain_key}"
+    mine.write_text(f"providers:\n  openai:\n    base_url: {url}\n", encoding="utf-8")
     for args in ((), ("--json",)):
-        result = route("policy", "show", "--diff", "--policy", str(mine), *args)
-        assert result.returncode == 0 and "proxy.example.com" in result.stdout and key not in result.stdout
+        result = route("policy", "show", "--diff", "--policy", str(mine), *args, env={"OPENAI_API_KEY": plain_key})
+        assert result.returncode == 0 and "proxy.example.com" in result.stdout
+        assert key not in result.stdout and plain_key not in result.stdout
