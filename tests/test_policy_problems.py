@@ -99,3 +99,11 @@ def test_a_folder_policy_not_yet_trusted_is_named(route, home):
     result = route("policy", "validate")
     assert result.returncode == 0 and "routes.yaml is not applied until trusted" in result.stderr
     assert result.stdout == f"ok: {REPO / 'routes.yaml'} (14 models, 7 tasks)\n"
+
+
+def test_a_key_written_twice_does_not_hide_the_rest(route, tmp_path):
+    """A copy of the default with a second `models:` section added at the end is the usual way to get here."""
+    bad = _write(tmp_path, "models:\n  claude-haiku: {tier: 3}\nbudgets:\n  on_exceed: explode\nmodels:\n  x: {}\n")
+    lines = route("policy", "validate", str(bad)).stderr.strip().splitlines()
+    assert len(lines) == 2, lines
+    assert f"{bad}:4: budgets.on_exceed" in lines[0] and f"{bad}:5: duplicate key 'models'" in lines[1]

@@ -186,7 +186,9 @@ def read_policy_file(path: Path, problems: Problems | None = None) -> LineDict:
     own = problems is None
     problems = Problems() if problems is None else problems
 
-    raw = load_yaml(path)
+    raw, duplicates = load_yaml(path)
+    for duplicate in duplicates:
+        problems.add(duplicate)
     if raw is None:
         raw = LineDict()
         raw.line, raw.key_lines = 1, {}

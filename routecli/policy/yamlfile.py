@@ -29,8 +29,9 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
             key = str(key)
-        if key in result:
-            raise PolicyError("", key_node.start_mark.line + 1, f"duplicate key '{key}'")
+        if key in result:  # noted, and the rest of the file still read: every mistake is reported in one run
+            loader.duplicates.append((key_node.start_mark.line + 1, f"duplicate key '{key}'"))
+            continue
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
@@ -47,18 +48,19 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def load_yaml(path: Path) -> Any:
-    """Parse one YAML file; any syntax error becomes a PolicyError naming the file and line."""
+def load_yaml(path: Path) -> tuple[Any, list[PolicyError]]:
+    """Parse one YAML file: its data and the keys written twice (the first is kept). A syntax error is raised as
+    a PolicyError naming the file and line: nothing after it can be read."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(str(path), None, f"cannot read policy file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise PolicyError(str(path), None, "policy file is not UTF-8 text") from None
+    loader = _LineLoader(text)
+    loader.duplicates = []
     try:
-        return yaml.load(text, Loader=_LineLoader)
-    except PolicyError as exc:
-        raise PolicyError(str(path), exc.line, exc.message.split(": ", 1)[-1]) from None
+        data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -66,3 +68,6 @@ def load_yaml(path: Path) -> Any:
         raise PolicyError(str(path), line, f"YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
         raise PolicyError(str(path), None, f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    return data, [PolicyError(str(path), line, message) for line, message in loader.duplicates]
