@@ -227,13 +227,13 @@ def _classification(raw: LineDict, problems: Problems) -> Classification:
             continue  # a switched-off entry in a file read on its own (merging takes them out)
         missing = _missing(item, ("task", "patterns"))
         if missing:
-            _needs(item, f"classify rule '{item['name']}'", missing, problems)
+            _needs(item, f"classify rule '{item.get('name')}'", missing, problems)
         if "task" in item and item["task"] not in TASKS:
             problems.add(_fail(item, "task", f"classify rule names unknown task '{item['task']}'"))
         compiled = [_regex(p, item["patterns"], i, problems) for i, p in enumerate(item.get("patterns", []))]
         patterns = tuple(p for p in compiled if p is not None)
         origin = Origin(getattr(item, "source", "?"), item.line)
-        rules.append(Rule(item.get("task", default), item.get("weight", 1), patterns, origin, item["name"]))
+        rules.append(Rule(item.get("task", default), item.get("weight", 1), patterns, origin, item.get("name", "")))
     long_input = raw.get("long_input") or {}
     if long_input and long_input.get("task") not in TASKS:
         problems.add(_fail(long_input, "task", f"classify.long_input: unknown task '{long_input.get('task')}'"))
@@ -246,10 +246,10 @@ def _complexity(raw: LineDict, problems: Problems) -> ComplexitySettings:
         if not enabled(item):
             continue
         if _missing(item, ("pattern",)):
-            _needs(item, f"complexity hint '{item['name']}'", ["pattern"], problems)
+            _needs(item, f"complexity hint '{item.get('name')}'", ["pattern"], problems)
         pattern = _regex(item["pattern"], item, "pattern", problems) if "pattern" in item else None
         if pattern is not None:
-            hints.append(Hint(item.get("weight", 1), pattern, item["name"]))
+            hints.append(Hint(item.get("weight", 1), pattern, item.get("name", "")))
     long_prompt = raw.get("long_prompt") or {}
     return ComplexitySettings(
         base=raw.get("base", 4),

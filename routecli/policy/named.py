@@ -10,7 +10,6 @@ entry identical to a default one takes the default's name (an old copy of the de
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -31,6 +30,8 @@ def enabled(entry: dict[str, Any]) -> bool:
 
 
 def _derived_name(entry: dict[str, Any], section: str) -> str:
+    import hashlib  # only for a policy with unnamed entries
+
     task = entry.get("task")
     prefix = task if section == "classify" and isinstance(task, str) else "hint"
     return f"{prefix}-{hashlib.sha1(content(entry).encode()).hexdigest()[:6]}"
