@@ -69,7 +69,14 @@ def explain(
     from routecli.errors import NoModelError
     from routecli.routing.plan import require_model
     from routecli.ui.policy_view import masked
-    from routecli.ui.render import decision_dict, explain_report, mapreduce_report, notice, print_json
+    from routecli.ui.render import (
+        decision_dict,
+        explain_report,
+        mapreduce_report,
+        notice,
+        print_json,
+        side_calls_report,
+    )
 
     _, _, _, plan, notices = _plan(line, "explain")
     for text in notices:
@@ -77,11 +84,16 @@ def explain(
     if json_out:
         data = decision_dict(plan.decision)
         data["plan"] = plan.mapreduce.as_dict() if plan.mapreduce else {"kind": "single", "calls": 1}
+        data["review"] = plan.review.as_dict() if plan.review else None
+        data["classifier"] = plan.consult.as_dict() if plan.consult else None
+        worst = plan.worst_case_cost
+        data["worst_case_cost_usd"] = None if worst is None else float(worst)
         print_json(masked(data))
     else:
         explain_report(plan.decision, no_color)
         if plan.mapreduce:
             mapreduce_report(plan.mapreduce)
+        side_calls_report(plan)
     try:
         require_model(plan)
     except NoModelError as exc:

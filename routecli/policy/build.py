@@ -10,6 +10,7 @@ from routecli.errors import PolicyError
 from routecli.policy.located import LineDict, LineList
 from routecli.policy.schema import probe_url
 from routecli.policy.types import (
+    ON_CONCERNS,
     ON_EXCEED,
     PREFERENCES,
     SPEEDS,
@@ -21,11 +22,13 @@ from routecli.policy.types import (
     Hint,
     MapReduceSettings,
     Model,
+    ModelClassifier,
     Origin,
     Policy,
     PriceOverride,
     Profile,
     Provider,
+    ReviewSettings,
     Rule,
     Task,
     TimeoutSettings,
@@ -174,6 +177,7 @@ def _tasks(raw: LineDict, models: dict[str, Model]) -> dict[str, Task]:
             validate=bool(entry.get("validate", False)),
             expected_output=entry.get("expected_output", 500),
             origin=_origin(entry),
+            review=_review(name, entry, models),
         )
     for name in TASKS:  # every task can be routed, even if a user policy forgot one
         if name not in result:
@@ -181,6 +185,39 @@ def _tasks(raw: LineDict, models: dict[str, Model]) -> dict[str, Task]:
             if candidates:
                 result[name] = Task(name, candidates, (), 1, False, False, 500, Origin("(implied)", 0))
     return result
+
+
+def _review(task: str, entry: LineDict, models: dict[str, Model]) -> ReviewSettings | None:
+    raw = entry.get("review")
+    if not raw:
+        return None
+    if not entry.get("validate", False):  # the reply must be held back until the reviewer has seen it
+        raise _fail(entry, "review", f"task '{task}': review needs 'validate: true'")
+    named = raw.get("model")
+    aliases = tuple([named] if isinstance(named, str) else named or [])
+    if not aliases:
+        raise _fail(raw, None, f"task '{task}': review needs 'model' (an alias or a list of them)")
+    for alias in (*aliases, raw.get("escalate_to")):
+        if alias is not None and alias not in models:
+            raise _fail(raw, "model", f"task '{task}': review names unknown model '{alias}'")
+    on_concerns = raw.get("on_concerns", "warn")
+    if on_concerns not in ON_CONCERNS:
+        raise _fail(raw, "on_concerns", f"task '{task}': review.on_concerns must be one of {', '.join(ON_CONCERNS)}")
+    if on_concerns == "escalate" and not raw.get("escalate_to"):
+        raise _fail(raw, "on_concerns", f"task '{task}': review.on_concerns: escalate needs 'escalate_to'")
+    return ReviewSettings(aliases, on_concerns, raw.get("escalate_to"), raw.get("max_output", 400))
+
+
+def _model_classifier(raw: LineDict, models: dict[str, Model]) -> ModelClassifier | None:
+    alias = raw.get("model")
+    if alias is None:
+        return None
+    if alias not in models:
+        raise _fail(raw, "model", f"classify.model names unknown model '{alias}'")
+    below = raw.get("below", 0.6)
+    if not 0 < below <= 1:
+        raise _fail(raw, "below", f"classify.below must be a confidence between 0 and 1 (got {below})")
+    return ModelClassifier(alias, float(below))
 
 
 def _regex(pattern: str, mapping: Any, key: str | int) -> re.Pattern[str]:
@@ -287,6 +324,7 @@ def build_policy(raw: LineDict, sources: tuple[str, ...]) -> Policy:
         log_prompts=bool(defaults.get("log_prompts", False)),
         map_reduce=_map_reduce(raw.get("map_reduce") or empty),
         raw=raw,
+        classify_model=_model_classifier(raw.get("classify") or empty, models),
     )
 
 
