@@ -155,3 +155,13 @@ def test_a_review_without_validation_is_a_policy_error(route, tmp_path):
     result = route("explain", "hi", "--policy", str(policy))
     assert result.returncode == 2
     assert "review needs 'validate: true'" in result.stderr
+
+
+def test_the_reviewer_is_of_another_provider_and_never_the_answering_model(route, fake_provider, tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("tasks:\n  safety:\n    review: {model: [claude-opus, claude-sonnet, gpt]}\n")
+    env = provider_env(fake_provider)
+    assert "Review      gpt (another provider" in route("explain", SAFETY, "--policy", str(policy), env=env).stdout
+    policy.write_text("tasks:\n  safety:\n    review: {model: [claude-sonnet]}\n")
+    shown = route("explain", SAFETY, "--policy", str(policy), env=env).stdout
+    assert "Review      unavailable: no usable reviewer (no reviewer listed other than claude-sonnet)" in shown

@@ -112,14 +112,15 @@ def classify(
     model_says = _model_evidence(prediction)
     user_tasks = {rule.task for rule in rules.rules if rule.origin.path != policy.sources[0]}
     if SAFETY in scores and SAFETY in policy.tasks:
-        best, why = SAFETY, evidence[SAFETY]
-    elif by_rules is not None and by_rules in user_tasks and by_rules in policy.tasks:
-        best, why = by_rules, evidence[by_rules]  # the user's own rule steers
-    elif answer is not None and answer.task in policy.tasks:  # the model classifier, asked when unsure
+        return TaskChoice(SAFETY, (*evidence[SAFETY], model_says), scores)
+    if by_rules is not None and by_rules in user_tasks and by_rules in policy.tasks:
+        return TaskChoice(by_rules, (*evidence[by_rules], model_says), scores)  # the user's own rule steers
+    # From here on the classifiers decide, so a model classifier may be asked (`model_decides`).
+    if answer is not None and answer.task in policy.tasks:  # the model classifier, asked when unsure
         cached = " (cached)" if answer.cached else ""
         said = f"classifier model {answer.alias}: {answer.task}{cached}"
         return TaskChoice(answer.task, (*evidence.get(answer.task, []), model_says, said), scores, model_decides=True)
-    elif prediction.confidence >= MODEL_CONFIDENT and prediction.task in policy.tasks:
+    if prediction.confidence >= MODEL_CONFIDENT and prediction.task in policy.tasks:
         best, why = prediction.task, evidence.get(prediction.task, [])  # rules that agree still show
     elif by_rules is not None and by_rules in policy.tasks:
         best, why = by_rules, evidence[by_rules]
