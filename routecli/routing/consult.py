@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from routecli.policy.types import TASKS, Policy
 from routecli.routing.inputs import Request
-from routecli.routing.options import RequestOptions
 
 TEXT_CHARS = 2000  # what the classifier model reads of the prompt: the instruction decides, as for the learned one
 ANSWER_TOKENS = 8
@@ -58,12 +57,12 @@ class Consult:
         }
 
 
-def wanted(policy: Policy, options: RequestOptions, confidence: float, model_decides: bool) -> Consult | None:
+def wanted(policy: Policy, confidence: float, model_decides: bool) -> Consult | None:
     """A Consult (without answer) when the policy names a classifier model, nothing stronger than the learned
     classifier decided the task (--task, a safety rule, the user's rule, a long input alone), and the learned
     classifier's confidence is below the threshold."""
     settings = policy.classify_model
-    if settings is None or options.task is not None or not model_decides or confidence >= settings.below:
+    if settings is None or not model_decides or confidence >= settings.below:
         return None
     return Consult(settings.model, confidence, settings.below, None)
 

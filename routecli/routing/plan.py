@@ -101,7 +101,7 @@ def _decide(
     head = request.attached_head
     reading = read_prompt(request.instruction, head)  # the learned model, once for task and complexity
     task_choice = classify(policy, request.instruction, head, tokens.value, options.task, reading)
-    consult = wanted(policy, options, reading.confidence, task_choice.model_decides)
+    consult = wanted(policy, reading.confidence, task_choice.model_decides)  # never with --task
     if consult is not None and answer is not None and answer.task in policy.tasks:  # only when unsure
         consult = replace(consult, answer=answer)
         task_choice = classify(policy, request.instruction, head, tokens.value, options.task, reading, answer)
