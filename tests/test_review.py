@@ -165,3 +165,18 @@ def test_the_reviewer_is_of_another_provider_and_never_the_answering_model(route
     policy.write_text("tasks:\n  safety:\n    review: {model: [claude-sonnet]}\n")
     shown = route("explain", SAFETY, "--policy", str(policy), env=env).stdout
     assert "Review      unavailable: no usable reviewer (no reviewer listed other than claude-sonnet)" in shown
+
+
+def test_a_review_that_would_cross_the_budget_is_not_made_and_says_so(route, fake_provider):
+    env = provider_env(fake_provider)
+    data = route("explain", SAFETY, "--json", env=env).json()
+    answer = next(c for c in data["candidates"] if c["alias"] == "claude-sonnet")["worst_case_cost_usd"]
+    cap = f"{(answer + data['worst_case_cost_usd']) / 2:.6f}"  # the reply fits under it, the reply and review do not
+    shown = route("explain", SAFETY, "--max-cost", cap, env=env)
+    assert "Review      not made: the reply and its review: worst case" in shown.stdout
+    fake_provider.script("anthropic", Reply(text=ANSWER))
+    result = route("ask", SAFETY, "--max-cost", cap, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ANSWER + "\n"
+    assert "reviewer unavailable: not made: the reply and its review: worst case" in result.stderr
+    assert not fake_provider.requests_for("openai")

@@ -81,7 +81,7 @@ def make_plan(
     if plan.mapreduce is None:
         from routecli.routing.review import plan_review
 
-        plan = replace(plan, review=plan_review(policy, prices, state, plan.decision))
+        plan = replace(plan, review=plan_review(policy, prices, state, options, plan.decision))
     return plan
 
 

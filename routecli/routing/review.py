@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy, ReviewSettings
-from routecli.routing.decide import Decision, RoutingState
+from routecli.routing.decide import Decision, RoutingState, _budget_reasons
+from routecli.routing.options import RequestOptions
 
 RUBRIC_TOKENS = 250  # the reviewer's instructions and rubric, around the request and the reply
 
@@ -29,6 +30,7 @@ class ReviewPlan:
     settings: ReviewSettings
     reviewer: Reviewer  # for the chosen model
     worst_case_cost: Decimal | None  # the reviewer reading the longest reply and writing its longest verdict
+    over_budget: str | None = None  # the reply and its review, at worst, would cross this budget: no review
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -37,6 +39,7 @@ class ReviewPlan:
             "on_concerns": self.settings.on_concerns,
             "escalate_to": self.settings.escalate_to,
             "worst_case_cost_usd": None if self.worst_case_cost is None else float(self.worst_case_cost),
+            "over_budget": self.over_budget,
         }
 
 
@@ -71,8 +74,11 @@ def choose_reviewer(policy: Policy, state: RoutingState, settings: ReviewSetting
     return Reviewer(None, f"no usable reviewer ({listed})")
 
 
-def plan_review(policy: Policy, prices: PriceTable, state: RoutingState, decision: Decision) -> ReviewPlan | None:
-    """The review of this decision's reply, when its task has one and a model was chosen."""
+def plan_review(
+    policy: Policy, prices: PriceTable, state: RoutingState, options: RequestOptions, decision: Decision
+) -> ReviewPlan | None:
+    """The review of this decision's reply, when its task has one and a model was chosen. Its worst case counts
+    with the reply's against the budgets: a review that would cross one is not made (and `ask` says so)."""
     task = policy.tasks.get(decision.task)
     if task is None or task.review is None or decision.chosen is None:
         return None
@@ -83,4 +89,9 @@ def plan_review(policy: Policy, prices: PriceTable, state: RoutingState, decisio
         reply = decision.verdict(decision.chosen).output_reserve
         if price is not None:
             worst = price.cost(decision.tokens.value + reply + RUBRIC_TOKENS, task.review.max_output)
+    answer = decision.verdict(decision.chosen).worst_case_cost
+    if worst is not None and answer is not None:
+        crossed = _budget_reasons(policy, state, options, answer + worst)
+        if crossed:
+            return ReviewPlan(task.review, reviewer, worst, f"the reply and its review: {crossed[0].text}")
     return ReviewPlan(task.review, reviewer, worst)

@@ -98,6 +98,8 @@ class Reviewing:
 
     def review(self, answering: str, reply: str) -> Review:
         assert self.plan.review is not None
+        if self.plan.review.over_budget is not None:
+            return Review(Verdict.UNAVAILABLE, None, unavailable=f"not made: {self.plan.review.over_budget}")
         reviewer = choose_reviewer(self.policy, self.plan.state, self.plan.review.settings, answering)
         return self._ask(reviewer, reply)
 

@@ -299,7 +299,9 @@ def side_calls_report(plan: Any) -> None:
             lines.append(f"Classifier  {consult.alias}: {consult.answer.task} ({cached}; {unsure})")
     review = plan.review
     if review is not None:
-        if review.reviewer.alias is None:
+        if review.over_budget is not None:
+            lines.append(f"Review      not made: {review.over_budget}")
+        elif review.reviewer.alias is None:
             lines.append(f"Review      unavailable: {review.reviewer.why}; the reply would not be reviewed")
         else:
             settings = review.settings
