@@ -26,10 +26,11 @@ def _prompt(request) -> str:
 def test_a_safety_reply_is_reviewed_by_another_providers_model(route, fake_provider, home):
     fake_provider.script("anthropic", Reply(text=ANSWER))
     fake_provider.script("openai", Reply(text=PASS, input_tokens=900, output_tokens=12))
-    result = route("ask", SAFETY, env=provider_env(fake_provider))
+    result = route("ask", SAFETY, "-u", env=provider_env(fake_provider))
     assert result.returncode == 0, result.stderr
     assert result.stdout == ANSWER + "\n"
     assert "route: review by gpt: pass" in result.stderr
+    assert " · + $" in result.stderr and " review (gpt)" in result.stderr  # -u: the review's cost, apart
     answering = fake_provider.requests_for("anthropic")
     reviewing = fake_provider.requests_for("openai")
     assert [r.body["model"] for r in answering] == ["claude-sonnet-5-5"]

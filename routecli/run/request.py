@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from routecli.errors import EXIT_INTERRUPTED, ProviderFailure, RouteError
@@ -170,11 +171,24 @@ def run_request(
             except OutputClosed:
                 code = EXIT_PIPE_CLOSED
         if (display.usage or display.verbose) and not code:
-            sys.stderr.write(usage_line(outcome) + "\n")
+            sys.stderr.write(usage_line(outcome) + _side_cost(attempts) + "\n")
     _record(plan, paths, attempts, command, display, output, keep_going=escalation_failed is not None)
     if escalation_failed is not None and not code:
         raise ProviderFailure(escalation_failed)  # the first reply is printed with its concerns; exit 7 says so
     return code
+
+
+def _side_cost(attempts: list[tuple[str | None, Attempt]]) -> str:
+    """The side calls' cost after the usage line (the reply's cost stays the reply's): " · + $0.0005 review (gpt)"."""
+    from routecli.policy.prices import money
+
+    side = [(stage, a) for stage, a in attempts if stage in AUX_STAGES]
+    if not side:
+        return ""
+    costs = [a.cost_usd for _, a in side]
+    total = "unpriced" if any(c is None for c in costs) else money(sum(costs, Decimal(0)), 6)  # type: ignore[arg-type]
+    calls = ", ".join(dict.fromkeys(f"{stage} ({a.alias})" for stage, a in side))
+    return f" · + {total} {calls}"
 
 
 def _reviewed(
