@@ -11,10 +11,11 @@ from pathlib import Path
 
 from routecli.paths import Paths, write_private
 from routecli.policy.types import Policy
+from routecli.routing import plan as planning  # one lookup at call time: tests plant bugs in make_plan
 from routecli.routing.consult import ANSWER_TOKENS, ModelAnswer, cache_key, classifier_text, question, read_answer
 from routecli.routing.inputs import Request
 from routecli.routing.options import RequestOptions
-from routecli.routing.plan import Plan, make_plan
+from routecli.routing.plan import Plan
 from routecli.run.attempts import Attempt
 from routecli.run.aux import call_aux
 from routecli.run.state import World
@@ -41,13 +42,13 @@ def plan_request(
     """make_plan, with the model classifier's cached answer; `may_call`: ask it when the plan wants it."""
     settings = policy.classify_model
     if settings is None:
-        return Planned(make_plan(request, policy, world.prices, world.state, options, allow_map_reduce))
+        return Planned(planning.make_plan(request, policy, world.prices, world.state, options, allow_map_reduce))
     text = classifier_text(request)
     key = cache_key(settings.model, text)
     answers = _read(paths.classifier_answers)
     cached = answers.get(key)
     answer = ModelAnswer(cached, settings.model, cached=True) if isinstance(cached, str) else None
-    plan = make_plan(request, policy, world.prices, world.state, options, allow_map_reduce, answer)
+    plan = planning.make_plan(request, policy, world.prices, world.state, options, allow_map_reduce, answer)
     if not may_call or plan.consult is None or plan.consult.answer is not None:
         return Planned(plan)
     planned = Planned(plan)
@@ -73,7 +74,7 @@ def plan_request(
     answers[key] = task
     _write(paths.classifier_answers, answers)
     fresh = ModelAnswer(task, settings.model, cached=False)
-    planned.plan = make_plan(request, policy, world.prices, world.state, options, allow_map_reduce, fresh)
+    planned.plan = planning.make_plan(request, policy, world.prices, world.state, options, allow_map_reduce, fresh)
     return planned
 
 
