@@ -135,3 +135,12 @@ def test_the_classifier_call_is_recorded_when_no_model_can_then_answer(route, fa
     assert result.returncode == 5
     conn = sqlite3.connect(home / "data" / "ledger.sqlite3")
     assert conn.execute("SELECT stage, alias, status FROM attempts").fetchall() == [("classify", "gemini-flash", "ok")]
+
+
+def test_a_classifier_model_without_a_key_is_not_asked(route, fake_provider, tmp_path):
+    env = provider_env(fake_provider)
+    del env["GEMINI_API_KEY"]
+    result = route("ask", PROMPT, "--policy", _policy(tmp_path, ALWAYS), "--verbose", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "classifier model not consulted: gemini-flash: no API key (set GEMINI_API_KEY)" in result.stderr
+    assert not fake_provider.requests_for("gemini")

@@ -15,7 +15,7 @@ from routecli.policy.types import TASKS, Policy
 from routecli.routing.inputs import Request
 
 TEXT_CHARS = 2000  # what the classifier model reads of the prompt: the instruction decides, as for the learned one
-ANSWER_TOKENS = 8
+ANSWER_TOKENS = 16  # one word, with room for a model that adds a full stop or a space
 
 # One line per task, so a small model can tell them apart.
 _TASK_LINES = {

@@ -16,6 +16,7 @@ from routecli.routing.consult import ANSWER_TOKENS, ModelAnswer, cache_key, clas
 from routecli.routing.inputs import Request
 from routecli.routing.options import RequestOptions
 from routecli.routing.plan import Plan
+from routecli.routing.review import usable
 from routecli.run.attempts import Attempt
 from routecli.run.aux import call_aux
 from routecli.run.state import World
@@ -52,6 +53,10 @@ def plan_request(
     if not may_call or plan.consult is None or plan.consult.answer is not None:
         return Planned(plan)
     planned = Planned(plan)
+    problem = usable(policy, world.state, settings.model)
+    if problem is not None:  # no request that cannot succeed (a remote model without its key, say)
+        planned.notices.append(f"classifier model not consulted: {problem}; the learned classifier decides")
+        return planned
     attempt = call_aux(
         policy,
         world.environment,
