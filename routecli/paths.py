@@ -34,6 +34,11 @@ class Paths:
     def price_cache(self) -> Path:
         return self.cache_dir / "prices.json"
 
+    @property
+    def classifier_answers(self) -> Path:
+        """The model classifier's answers (`classify.model`), by prompt hash."""
+        return self.cache_dir / "classifier.json"
+
 
 def get_paths() -> Paths:
     home = os.environ.get("ROUTE_HOME")

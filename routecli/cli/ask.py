@@ -13,7 +13,7 @@ from routecli.cli.request import CommandLine, request_command
 if TYPE_CHECKING:
     from routecli.paths import Paths
     from routecli.policy.types import Policy
-    from routecli.routing.plan import Plan
+    from routecli.run.consult import Planned
     from routecli.run.state import World
 
 
@@ -45,10 +45,11 @@ def _policy_notices(policy: Policy, paths: Paths, named: bool) -> None:
         notice(f"./routes.yaml (trusted) changes where keys are sent: {', '.join(folder.key_routing)}")
 
 
-def _plan(line: CommandLine, command: str) -> tuple[Policy, Paths, World, Plan, tuple[str, ...]]:
-    """Read everything once (policy, input, prices, keys, cooldowns, spend), then plan."""
+def _plan(line: CommandLine, command: str) -> tuple[Policy, Paths, World, Planned, tuple[str, ...]]:
+    """Read everything once (policy, input, prices, keys, cooldowns, spend), then plan (`route explain` never
+    calls the model classifier; `ask` and `summarize` do when the policy names one and the learned one is unsure)."""
     from routecli.routing.inputs import as_summary, gather
-    from routecli.routing.plan import make_plan
+    from routecli.run.consult import plan_request
     from routecli.run.state import read_world
 
     policy, paths = load(line.policy_path, discover=True, local=line.options.local_only)
@@ -56,8 +57,10 @@ def _plan(line: CommandLine, command: str) -> tuple[Policy, Paths, World, Plan, 
     if command == "summarize":
         request = as_summary(request)
     world = read_world(policy, paths, repair=command != "explain")
-    plan = make_plan(request, policy, world.prices, world.state, line.options, allow_map_reduce=command != "ask")
-    return policy, paths, world, plan, (*request.notices, *world.notices)
+    calls, map_reduce = command != "explain", command != "ask"
+    planned = plan_request(request, policy, world, line.options, paths, allow_map_reduce=map_reduce, may_call=calls)
+    verbose = tuple(planned.notices) if line.display.verbose else ()
+    return policy, paths, world, planned, (*request.notices, *world.notices, *verbose)
 
 
 @app.command()
@@ -69,19 +72,32 @@ def explain(
     from routecli.errors import NoModelError
     from routecli.routing.plan import require_model
     from routecli.ui.policy_view import masked
-    from routecli.ui.render import decision_dict, explain_report, mapreduce_report, notice, print_json
+    from routecli.ui.render import (
+        decision_dict,
+        explain_report,
+        mapreduce_report,
+        notice,
+        print_json,
+        side_calls_report,
+    )
 
-    _, _, _, plan, notices = _plan(line, "explain")
+    _, _, _, planned, notices = _plan(line, "explain")
+    plan = planned.plan
     for text in notices:
         notice(text)
     if json_out:
         data = decision_dict(plan.decision)
         data["plan"] = plan.mapreduce.as_dict() if plan.mapreduce else {"kind": "single", "calls": 1}
+        data["review"] = plan.review.as_dict() if plan.review else None
+        data["classifier"] = plan.consult.as_dict() if plan.consult else None
+        worst = plan.worst_case_cost
+        data["worst_case_cost_usd"] = None if worst is None else float(worst)
         print_json(masked(data))
     else:
         explain_report(plan.decision, no_color)
         if plan.mapreduce:
             mapreduce_report(plan.mapreduce)
+        side_calls_report(plan)
     try:
         require_model(plan)
     except NoModelError as exc:
@@ -98,11 +114,11 @@ def _run(line: CommandLine, command: str) -> None:
 
     from routecli.run.request import run_request
 
-    policy, paths, world, plan, notices = _plan(line, command)
+    policy, paths, world, planned, notices = _plan(line, command)
     display = line.display
     if policy.log_prompts and not display.log_prompts:
         display = replace(display, log_prompts=True)
-    code = run_request(plan, policy, paths, world.environment, display, command, notices)
+    code = run_request(planned.plan, policy, paths, world.environment, display, command, notices, planned.attempts)
     if code:
         raise typer.Exit(code)
 

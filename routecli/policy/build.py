@@ -12,6 +12,7 @@ from routecli.policy.named import enabled
 from routecli.policy.problems import Problems
 from routecli.policy.schema import invalid_keys, probe_url
 from routecli.policy.types import (
+    ON_CONCERNS,
     ON_EXCEED,
     PREFERENCES,
     SPEEDS,
@@ -23,11 +24,13 @@ from routecli.policy.types import (
     Hint,
     MapReduceSettings,
     Model,
+    ModelClassifier,
     Origin,
     Policy,
     PriceOverride,
     Profile,
     Provider,
+    ReviewSettings,
     Rule,
     Task,
     TimeoutSettings,
@@ -198,6 +201,7 @@ def _tasks(raw: LineDict, models: dict[str, Model], declared: set[str], problems
             validate=bool(entry.get("validate", False)),
             expected_output=entry.get("expected_output", 500),
             origin=_origin(entry),
+            review=_review(name, entry, models, problems),
         )
     for name in TASKS:  # every task can be routed, even if a user policy forgot one
         if name not in result:
@@ -205,6 +209,45 @@ def _tasks(raw: LineDict, models: dict[str, Model], declared: set[str], problems
             if candidates:
                 result[name] = Task(name, candidates, (), 1, False, False, 500, Origin("(implied)", 0))
     return result
+
+
+def _review(task: str, entry: LineDict, models: dict[str, Model], problems: Problems) -> ReviewSettings | None:
+    raw = entry.get("review")
+    if not raw:
+        return None
+    before = len(problems.found)
+    if not entry.get("validate", False):  # the reply must be held back until the reviewer has seen it
+        problems.add(_fail(entry, "review", f"task '{task}': review needs 'validate: true'"))
+    named = raw.get("model")
+    aliases = tuple([named] if isinstance(named, str) else named or [])
+    if not aliases:
+        problems.add(_fail(raw, None, f"task '{task}': review needs 'model' (an alias or a list of them)"))
+    for alias in (*aliases, raw.get("escalate_to")):
+        if alias is not None and alias not in models:
+            problems.add(_fail(raw, "model", f"task '{task}': review names unknown model '{alias}'"))
+    on_concerns = raw.get("on_concerns", "warn")
+    if on_concerns not in ON_CONCERNS:
+        message = f"task '{task}': review.on_concerns must be one of {', '.join(ON_CONCERNS)}"
+        problems.add(_fail(raw, "on_concerns", message))
+    if on_concerns == "escalate" and not raw.get("escalate_to"):
+        problems.add(_fail(raw, "on_concerns", f"task '{task}': review.on_concerns: escalate needs 'escalate_to'"))
+    if len(problems.found) > before:
+        return None
+    return ReviewSettings(aliases, on_concerns, raw.get("escalate_to"), raw.get("max_output", 400))
+
+
+def _model_classifier(raw: LineDict, models: dict[str, Model], problems: Problems) -> ModelClassifier | None:
+    alias = raw.get("model")
+    if alias is None:
+        return None
+    if alias not in models:
+        problems.add(_fail(raw, "model", f"classify.model names unknown model '{alias}'"))
+        return None
+    below = raw.get("below", 0.6)
+    if not 0 < below <= 1:
+        problems.add(_fail(raw, "below", f"classify.below must be a confidence between 0 and 1 (got {below})"))
+        return None
+    return ModelClassifier(alias, float(below))
 
 
 def _regex(pattern: str, mapping: Any, key: str | int, problems: Problems) -> re.Pattern[str] | None:
@@ -324,6 +367,7 @@ def build_policy(raw: LineDict, sources: tuple[str, ...], problems: Problems | N
     complexity = _complexity(raw.get("complexity") or empty, problems)
     levels = _levels(raw.get("escalation") or LineList(), problems)
     budgets = _budgets(raw.get("budgets") or empty, problems)
+    classify_model = _model_classifier(raw.get("classify") or empty, models, problems)
     problems.raise_if_any()
     return Policy(
         sources=sources,
@@ -341,4 +385,5 @@ def build_policy(raw: LineDict, sources: tuple[str, ...], problems: Problems | N
         log_prompts=bool(defaults.get("log_prompts", False)),
         map_reduce=_map_reduce(raw.get("map_reduce") or empty),
         raw=raw,
+        classify_model=classify_model,
     )

@@ -55,12 +55,15 @@ _SCHEMA: dict[str, Any] = {
             "interactive": "bool",
             "validate": "bool",
             "expected_output": "int+",
+            "review": {"model": "names", "on_concerns": "str", "escalate_to": "str", "max_output": "int+"},
         },
     ),
     "classify": {
         "default": "str",
         "long_input": {"above_tokens": "int+", "task": "str"},
         "rules": "list[dict]",
+        "model": "str",
+        "below": "num",
     },
     "complexity": {
         "base": "int",
@@ -91,6 +94,10 @@ def _type_ok(kind: str, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool) and (kind == "int" or value > 0)
     if kind == "num":
         return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+    if kind == "names":  # one alias or a list of them
+        return (isinstance(value, str) and value != "") or (
+            isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+        )
     if kind == "list[str]":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "list[dict]":
@@ -107,6 +114,7 @@ _DESCRIBE = {
     "int+": "a positive integer",
     "num": "a number >= 0",
     "list[str]": "a list of strings",
+    "names": "a model alias or a list of them",
     "list[dict]": "a list of mappings",
     "list[target]": "a list of loopback ports (e.g. 11434) or http:// URLs",
 }

@@ -13,6 +13,7 @@ TASKS = ("chat", "summarize", "code", "reasoning", "creative", "extract", "safet
 SPEEDS = ("fast", "standard", "slow")
 PREFERENCES = ("cost", "capability")
 ON_EXCEED = ("downgrade", "refuse")
+ON_CONCERNS = ("warn", "escalate")  # what a reviewer's concerns lead to (tasks.<name>.review.on_concerns)
 
 
 # ----------------------------------------------------------------------------- typed policy objects
@@ -80,6 +81,16 @@ class Model:
 
 
 @dataclass(frozen=True, eq=False)
+class ReviewSettings:
+    """A second model checks a validated task's reply against a rubric before it is shown (issue 10)."""
+
+    models: tuple[str, ...]  # reviewers in order of preference; one of another provider than the answer's first
+    on_concerns: str  # warn: print the reply and the concerns | escalate: ask escalate_to once instead
+    escalate_to: str | None
+    max_output: int = 400  # the verdict is short JSON
+
+
+@dataclass(frozen=True, eq=False)
 class Task:
     name: str
     candidates: tuple[str, ...]
@@ -89,6 +100,7 @@ class Task:
     validate: bool
     expected_output: int
     origin: Origin
+    review: ReviewSettings | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +118,14 @@ class Classification:
     long_input_above: int | None
     long_input_task: str | None
     rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class ModelClassifier:
+    """`classify.model`: a model asked for the task when the learned classifier is unsure (issue 11)."""
+
+    model: str
+    below: float  # consulted when the learned classifier's confidence is below this
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,6 +193,7 @@ class Policy:
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     discovered: frozenset[str] = frozenset()  # local providers whose server answered discovery (discover.py)
     silent: frozenset[str] = frozenset()  # local providers discovery asked that did not answer
+    classify_model: ModelClassifier | None = None  # off unless `classify.model` names one
 
     def model(self, alias: str) -> Model:
         if alias not in self.models:

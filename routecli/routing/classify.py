@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from routecli.errors import UsageError
 from routecli.policy.types import TASKS, Policy
 from routecli.routing import learned
+from routecli.routing.consult import ModelAnswer
 
 SAFETY = "safety"
 MODEL_CONFIDENT = 0.5  # at or above this the learned model's task wins over the default rules
@@ -32,6 +33,7 @@ class TaskChoice:
     evidence: tuple[str, ...]
     scores: dict[str, float]
     forced: bool = False
+    model_decides: bool = False  # no stronger signal than the classifiers (a model classifier may be asked)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ def classify(
     tokens: int,
     forced: str | None = None,
     prediction: learned.Prediction | None = None,
+    answer: ModelAnswer | None = None,
 ) -> TaskChoice:
     if forced is not None:
         if forced not in TASKS:
@@ -109,16 +112,22 @@ def classify(
     model_says = _model_evidence(prediction)
     user_tasks = {rule.task for rule in rules.rules if rule.origin.path != policy.sources[0]}
     if SAFETY in scores and SAFETY in policy.tasks:
-        best, why = SAFETY, evidence[SAFETY]
-    elif by_rules is not None and by_rules in user_tasks and by_rules in policy.tasks:
-        best, why = by_rules, evidence[by_rules]  # the user's own rule steers
-    elif prediction.confidence >= MODEL_CONFIDENT and prediction.task in policy.tasks:
+        return TaskChoice(SAFETY, (*evidence[SAFETY], model_says), scores)
+    if by_rules is not None and by_rules in user_tasks and by_rules in policy.tasks:
+        return TaskChoice(by_rules, (*evidence[by_rules], model_says), scores)  # the user's own rule steers
+    # From here on the classifiers decide, so a model classifier may be asked (`model_decides`).
+    if answer is not None and answer.task in policy.tasks:  # the model classifier, asked when unsure
+        cached = " (cached)" if answer.cached else ""
+        said = f"classifier model {answer.alias}: {answer.task}{cached}"
+        return TaskChoice(answer.task, (*evidence.get(answer.task, []), model_says, said), scores, model_decides=True)
+    if prediction.confidence >= MODEL_CONFIDENT and prediction.task in policy.tasks:
         best, why = prediction.task, evidence.get(prediction.task, [])  # rules that agree still show
     elif by_rules is not None and by_rules in policy.tasks:
         best, why = by_rules, evidence[by_rules]
     else:
-        return TaskChoice(rules.default, (f"no rule matched; default task '{rules.default}'", model_says), scores)
-    return TaskChoice(best, (*why, model_says), scores)
+        why = (f"no rule matched; default task '{rules.default}'", model_says)
+        return TaskChoice(rules.default, why, scores, model_decides=True)
+    return TaskChoice(best, (*why, model_says), scores, model_decides=True)
 
 
 def estimate_complexity(

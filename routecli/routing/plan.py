@@ -6,13 +6,15 @@ are counted from the bytes, with the tokenizer loaded only when a threshold depe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from routecli.errors import BudgetError
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
 from routecli.routing.classify import classify, estimate_complexity, read_prompt
+from routecli.routing.consult import wanted
 from routecli.routing.decide import Decision, RoutingState, decide, no_model_error
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
@@ -20,7 +22,9 @@ from routecli.routing.thresholds import thresholds
 from routecli.routing.tokens import count
 
 if TYPE_CHECKING:
+    from routecli.routing.consult import Consult, ModelAnswer
     from routecli.routing.mapreduce import MapReducePlan
+    from routecli.routing.review import ReviewPlan
 
 TRUNCATE_MARGIN_TOKENS = 500
 
@@ -41,6 +45,18 @@ class Plan:
     options: RequestOptions
     mapreduce: MapReducePlan | None = None
     truncation: Truncation | None = None
+    review: ReviewPlan | None = None  # a reviewer reads the reply of a task with `review:` (single calls only)
+    consult: Consult | None = None  # the model classifier, consulted or to be consulted
+
+    @property
+    def worst_case_cost(self) -> Decimal | None:
+        """The worst case of every call this plan makes: the answer (or the map-reduce plan) and its review."""
+        if self.mapreduce is not None:
+            return self.mapreduce.worst_case_cost
+        chosen = self.decision.chosen
+        answer = self.decision.verdict(chosen).worst_case_cost if chosen else None
+        review = self.review.worst_case_cost if self.review is not None else Decimal(0)
+        return None if answer is None or review is None else answer + review
 
 
 def make_plan(
@@ -50,23 +66,33 @@ def make_plan(
     state: RoutingState,
     options: RequestOptions,
     allow_map_reduce: bool = True,
+    answer: ModelAnswer | None = None,
 ) -> Plan:
-    decision = _decide(request, policy, prices, state, options)
+    decision, consult = _decide(request, policy, prices, state, options, answer)
     mapreduce = None
     if allow_map_reduce and decision.task == "summarize":
         from routecli.routing import mapreduce as mr
 
         if mr.needed(decision, policy.map_reduce):
             mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce)
-    plan = Plan(request, decision, prices, state, options, mapreduce)
+    plan = Plan(request, decision, prices, state, options, mapreduce, consult=consult)
     if decision.chosen is None and mapreduce is None and options.truncate:
-        return _truncated(plan, policy)
+        plan = _truncated(plan, policy, answer)
+    if plan.mapreduce is None:
+        from routecli.routing.review import plan_review
+
+        plan = replace(plan, review=plan_review(policy, prices, state, options, plan.decision))
     return plan
 
 
 def _decide(
-    request: Request, policy: Policy, prices: PriceTable, state: RoutingState, options: RequestOptions
-) -> Decision:
+    request: Request,
+    policy: Policy,
+    prices: PriceTable,
+    state: RoutingState,
+    options: RequestOptions,
+    answer: ModelAnswer | None,
+) -> tuple[Decision, Consult | None]:
     parts = request.parts()
     if request.system:
         parts = [request.system.encode("utf-8", errors="surrogatepass"), b"\n\n", *parts]
@@ -75,11 +101,15 @@ def _decide(
     head = request.attached_head
     reading = read_prompt(request.instruction, head)  # the learned model, once for task and complexity
     task_choice = classify(policy, request.instruction, head, tokens.value, options.task, reading)
+    consult = wanted(policy, reading.confidence, task_choice.model_decides)  # never with --task
+    if consult is not None and answer is not None and answer.task in policy.tasks:  # only when unsure
+        consult = replace(consult, answer=answer)
+        task_choice = classify(policy, request.instruction, head, tokens.value, options.task, reading, answer)
     level = estimate_complexity(policy, request.instruction, head, tokens.value, options.complexity, reading)
-    return decide(policy, prices, state, options, task_choice, level, tokens)
+    return decide(policy, prices, state, options, task_choice, level, tokens), consult
 
 
-def _truncated(plan: Plan, policy: Policy) -> Plan:
+def _truncated(plan: Plan, policy: Policy, answer: ModelAnswer | None) -> Plan:
     """--truncate: keep the head of the attached input, as much as the largest usable window takes."""
     from routecli.routing.chunking import BYTES_PER_TOKEN
     from routecli.routing.exclusions import SIZE, only
@@ -90,9 +120,9 @@ def _truncated(plan: Plan, policy: Policy) -> Plan:
     best = max(usable, key=lambda v: v.context - v.output_reserve)
     room = (best.context - best.output_reserve - TRUNCATE_MARGIN_TOKENS) * BYTES_PER_TOKEN
     request = truncated(plan.request, max(room, 1000))
-    decision = _decide(request, policy, plan.prices, plan.state, plan.options)
+    decision, consult = _decide(request, policy, plan.prices, plan.state, plan.options, answer)
     cut = Truncation(plan.request.size(), request.size(), best.alias)
-    return Plan(request, decision, plan.prices, plan.state, plan.options, None, cut)
+    return Plan(request, decision, plan.prices, plan.state, plan.options, None, cut, consult=consult)
 
 
 def require_model(plan: Plan) -> None:

@@ -6,10 +6,11 @@ stdout carries the reply and nothing else; the panel, notices and the usage line
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
-from routecli.errors import EXIT_INTERRUPTED, ProviderFailure
+from routecli.errors import EXIT_INTERRUPTED, ProviderFailure, RouteError
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
 from routecli.policy.types import Policy
@@ -17,8 +18,10 @@ from routecli.routing.plan import Plan, require_model
 from routecli.run.attempts import Attempt, CallSettings, Interrupted, Outcome, Output, OutputClosed
 from routecli.run.executor import Executor
 from routecli.run.failures import RateLimitPauses
+from routecli.run.review import Review, Reviewing, Verdict, verdict_lines
 from routecli.ui.display import Display
 
+AUX_STAGES = ("classify", "review")  # the side calls of a request, in its ledger rows and --json
 EXIT_PIPE_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
 
 
@@ -77,12 +80,15 @@ def run_request(
     display: Display,
     command: str,
     notices: tuple[str, ...] = (),
+    prior: Sequence[tuple[str | None, Attempt]] = (),
 ) -> int:
-    from routecli.ui.render import print_json, show_panel, usage_line
+    """`prior`: calls already made for this request (the model classifier's), recorded with its attempts."""
+    from routecli.ui.render import notice, print_json, show_panel, usage_line
 
     output = TerminalOutput(display)
     for line in notices:
         output.notice(line)
+    attempts: list[tuple[str | None, Attempt]] = list(prior)
     if plan.truncation is not None:
         cut = plan.truncation
         output.notice(
@@ -91,7 +97,12 @@ def run_request(
     decision = plan.decision
     request = plan.request  # --truncate may have cut it
     options = plan.options
-    require_model(plan)
+    try:
+        require_model(plan)
+    except RouteError:
+        if attempts:  # a classifier call was made and paid for: it is recorded whatever happens next
+            _record(plan, paths, attempts, command, display, output, keep_going=True)
+        raise
     wants_panel = display.verbose or (_stderr_is_terminal() and not display.quiet and not display.json)
     if plan.mapreduce is None and wants_panel:
         show_panel(decision, display.no_color)
@@ -101,7 +112,8 @@ def run_request(
     def call_for(prompt: str) -> CallSettings:
         return CallSettings(request.system, prompt, not held_back, display.stream, validate)
 
-    attempts: list[tuple[str | None, Attempt]] = []
+    review: Review | None = None
+    escalation_failed: str | None = None
     pauses = RateLimitPauses()  # shared by parallel chunk calls: a 429 pauses all calls to that provider
 
     def executor_for(out: Output, on_attempt: Callable[[Attempt], None]) -> Executor:
@@ -117,6 +129,9 @@ def run_request(
         else:
             executor = executor_for(output, lambda attempt: attempts.append((None, attempt)))
             outcome = executor.run(decision, options, call_for(request.prompt()))
+            if plan.review is not None:
+                reviewed = _reviewed(plan, policy, environment, outcome, call_for, executor_for, attempts)
+                outcome, review, escalation_failed = reviewed
     except Interrupted as stop:
         if display.json:
             partial = Outcome(stop.outcome.text, [a for _, a in attempts])
@@ -135,8 +150,15 @@ def run_request(
         _record(plan, paths, attempts, command, display, output, keep_going=True)
         raise
     code = 0
+    if review is not None:
+        for line in verdict_lines(review):  # concerns and "unavailable" are shown even under --quiet
+            if review.verdict == Verdict.PASS and escalation_failed is None:
+                output.notice(line)
+            else:
+                notice(line)
     if display.json:
-        print_json(result_dict(plan, outcome, command))
+        side = [(stage, a) for stage, a in attempts if stage in AUX_STAGES]
+        print_json(result_dict(plan, outcome, command, escalation_failed, review, side))
     else:
         if held_back:
             try:
@@ -149,9 +171,64 @@ def run_request(
             except OutputClosed:
                 code = EXIT_PIPE_CLOSED
         if (display.usage or display.verbose) and not code:
-            sys.stderr.write(usage_line(outcome) + "\n")
-    _record(plan, paths, attempts, command, display, output)  # after the reply: never delays it
+            sys.stderr.write(usage_line(outcome) + _side_cost(attempts) + "\n")
+    _record(plan, paths, attempts, command, display, output, keep_going=escalation_failed is not None)
+    if escalation_failed is not None and not code:
+        raise ProviderFailure(escalation_failed)  # the first reply is printed with its concerns; exit 7 says so
     return code
+
+
+def _side_cost(attempts: list[tuple[str | None, Attempt]]) -> str:
+    """The side calls' cost after the usage line (the reply's cost stays the reply's): " · + $0.0005 review (gpt)"."""
+    from routecli.policy.prices import money
+
+    side = [(stage, a) for stage, a in attempts if stage in AUX_STAGES]
+    if not side:
+        return ""
+    costs = [a.cost_usd for _, a in side]
+    total = "unpriced" if any(c is None for c in costs) else money(sum(costs, Decimal(0)), 6)  # type: ignore[arg-type]
+    calls = ", ".join(dict.fromkeys(f"{stage} ({a.alias})" for stage, a in side))
+    return f" · + {total} {calls}"
+
+
+def _reviewed(
+    plan: Plan,
+    policy: Policy,
+    environment: Environment,
+    outcome: Outcome,
+    call_for: Callable[[str], CallSettings],
+    executor_for: Callable[[Output, Callable[[Attempt], None]], Executor],
+    attempts: list[tuple[str | None, Attempt]],
+) -> tuple[Outcome, Review, str | None]:
+    """Review the held-back reply; on concerns, escalate once when the policy says so. Returns the outcome
+    to print, the review, and why an escalation failed (the first reply is then printed, and route exits 7)."""
+    assert plan.review is not None and outcome.final is not None
+    quiet = _Quiet()
+    reviewing = Reviewing(
+        plan, policy, environment, lambda on: executor_for(quiet, on), lambda stage, a: attempts.append((stage, a))
+    )
+    review = reviewing.review(outcome.final.alias, outcome.text)
+    settings = plan.review.settings
+    if review.verdict != Verdict.CONCERNS or settings.on_concerns != "escalate":
+        return outcome, review, None
+    if settings.escalate_to == outcome.final.alias:
+        return outcome, review, None  # already the strongest the policy names: the concerns are shown
+    try:
+        escalated, second = reviewing.escalate(review, outcome.final.alias, call_for(plan.request.prompt()))
+    except ProviderFailure as failure:
+        return outcome, review, failure.message
+    merged = Outcome(escalated.text, [*outcome.attempts, *escalated.attempts], escalated.final)
+    return merged, second, None
+
+
+class _Quiet:
+    """An escalation's reply is held back like the first, and its notices would only repeat the verdict."""
+
+    def emit(self, text: str) -> None:  # pragma: no cover - held back: nothing is emitted
+        pass
+
+    def notice(self, message: str) -> None:
+        pass
 
 
 def _record(
@@ -179,7 +256,14 @@ def _record(
         output.notice(f"error: {error.message}")
 
 
-def result_dict(plan: Plan, outcome: Outcome, command: str, error: str | None = None) -> dict[str, Any]:
+def result_dict(
+    plan: Plan,
+    outcome: Outcome,
+    command: str,
+    error: str | None = None,
+    review: Review | None = None,
+    side: Sequence[tuple[str | None, Attempt]] = (),
+) -> dict[str, Any]:
     """The `--json` shape of `route ask` / `route summarize`."""
     final = outcome.final
     cost = outcome.cost_usd
@@ -206,4 +290,7 @@ def result_dict(plan: Plan, outcome: Outcome, command: str, error: str | None = 
         "cost_usd": None if cost is None else float(cost),
         "attempts": [a.as_dict() for a in outcome.attempts],
         "plan": None if plan.mapreduce is None else plan.mapreduce.as_dict(),
+        "review": None if review is None else review.as_dict(),
+        "classifier": None if plan.consult is None else plan.consult.as_dict(),
+        "side_calls": [{"stage": stage, **a.as_dict()} for stage, a in side],  # reviewer, model classifier
     }

@@ -287,5 +287,34 @@ def mapreduce_report(plan: Any) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+def side_calls_report(plan: Any) -> None:
+    """Under `route explain`: the reviewer of a validated task and the model classifier, when the plan has them."""
+    lines = []
+    consult = plan.consult
+    if consult is not None:
+        unsure = f"learned confidence {consult.confidence:.2f} < {consult.below:g}"
+        if consult.answer is None:
+            lines.append(f"Classifier  would consult {consult.alias} ({unsure})")
+        else:
+            cached = "cached answer" if consult.answer.cached else "answered"
+            lines.append(f"Classifier  {consult.alias}: {consult.answer.task} ({cached}; {unsure})")
+    review = plan.review
+    if review is not None:
+        if review.over_budget is not None:
+            lines.append(f"Review      not made: {review.over_budget}")
+        elif review.reviewer.alias is None:
+            lines.append(f"Review      unavailable: {review.reviewer.why}; the reply would not be reviewed")
+        else:
+            settings = review.settings
+            escalate = f", escalate to {settings.escalate_to}" if settings.on_concerns == "escalate" else ""
+            lines.append(
+                f"Review      {review.reviewer.alias} ({review.reviewer.why}); on concerns: "
+                f"{review.settings.on_concerns}{escalate}; worst case {money(review.worst_case_cost)}"
+            )
+        lines.append(f"Worst case  {money(plan.worst_case_cost)} (the reply and its review)")
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")
+
+
 def _dec(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value))

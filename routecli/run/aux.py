@@ -1,0 +1,68 @@
+"""One auxiliary call: a short, non-streamed side question to a named model (a reviewer's verdict, the model
+classifier's answer), through the same adapters and endpoints as the answer, recorded as an Attempt that the
+caller files under its stage (`review`, `classify`). No retry, no fallback: a failure is on the attempt, and
+the caller says what it means (the reviewer is unavailable, the learned classifier decides)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from routecli.policy.environment import Environment
+from routecli.policy.prices import PriceTable
+from routecli.policy.types import Policy
+from routecli.providers.base import ChatRequest, ProviderError, StreamEnd, TextDelta, UsageReport
+from routecli.providers.guard import CALL_TIMING, Timing
+from routecli.run.attempts import Attempt, Interrupted, Outcome, apply_usage, estimate_tokens, finish_costs
+from routecli.run.executor import endpoint_for, timeouts_for
+
+
+def call_aux(
+    policy: Policy,
+    environment: Environment,
+    prices: PriceTable,
+    alias: str,
+    prompt: str,
+    max_tokens: int,
+    on_attempt: Callable[[Attempt], None],
+) -> Attempt:
+    """Ask `alias` once and return the attempt: status "ok" with its text, or "error" with the failure.
+    `on_attempt` gets it as soon as it exists, so even a Ctrl-C leaves it to be recorded."""
+    from routecli.providers import get_adapter
+
+    model = policy.models[alias]
+    endpoint = endpoint_for(policy, environment, alias)
+    request = ChatRequest(model.model_id, prompt, min(max_tokens, model.max_output), stream=False)
+    attempt = Attempt(alias, model.provider, model.model_id, 0, 0, time.time())
+    on_attempt(attempt)
+    clock = time.monotonic()
+    timing = Timing()
+    CALL_TIMING.set(timing)
+    try:
+        for event in get_adapter(endpoint.wire)(endpoint, request, timeouts_for(policy, alias)):
+            if isinstance(event, TextDelta):
+                attempt.text += event.text
+            elif isinstance(event, UsageReport):
+                apply_usage(attempt, event)
+            elif isinstance(event, StreamEnd):
+                attempt.stop_reason = event.stop_reason
+        attempt.status = "ok"
+    except ProviderError as error:
+        attempt.status = "error"
+        attempt.error_kind = error.kind.value
+        attempt.error = error.message
+        attempt.http_status = error.status
+        attempt.failure = error
+    except KeyboardInterrupt:
+        attempt.status = "interrupted"
+        attempt.error = "interrupted by the user"
+        _finish(attempt, clock, timing, prices, prompt)
+        raise Interrupted(Outcome("", [attempt])) from None
+    _finish(attempt, clock, timing, prices, prompt)
+    return attempt
+
+
+def _finish(attempt: Attempt, clock: float, timing: Timing, prices: PriceTable, prompt: str) -> None:
+    attempt.total_s = round(time.monotonic() - (timing.sent or clock), 4)
+    attempt.overhead_s = round((timing.sent or clock) - clock + timing.local_s, 4)
+    finish_costs(attempt, prices, estimate_tokens(prompt))

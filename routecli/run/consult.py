@@ -1,0 +1,98 @@
+"""Planning with the optional model classifier (`classify.model`, issue 11): when the learned classifier is
+unsure, ask the named model for the task (once per prompt: answers are cached by prompt hash in a 0600 file in
+the cache folder) and plan again with its answer. `route explain` only reads the cache; it never calls."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from routecli.paths import Paths, write_private
+from routecli.policy.types import Policy
+from routecli.routing import plan as planning  # one lookup at call time: tests plant bugs in make_plan
+from routecli.routing.consult import ANSWER_TOKENS, ModelAnswer, cache_key, classifier_text, question, read_answer
+from routecli.routing.inputs import Request
+from routecli.routing.options import RequestOptions
+from routecli.routing.plan import Plan
+from routecli.routing.review import usable
+from routecli.run.attempts import Attempt
+from routecli.run.aux import call_aux
+from routecli.run.state import World
+
+MAX_ANSWERS = 5000  # the cache keeps the newest answers; an entry is ~120 bytes
+
+
+@dataclass
+class Planned:
+    plan: Plan
+    attempts: list[tuple[str | None, Attempt]] = field(default_factory=list)  # the classifier's call, if made
+    notices: list[str] = field(default_factory=list)  # shown under --verbose
+
+
+def plan_request(
+    request: Request,
+    policy: Policy,
+    world: World,
+    options: RequestOptions,
+    paths: Paths,
+    allow_map_reduce: bool,
+    may_call: bool,
+) -> Planned:
+    """make_plan, with the model classifier's cached answer; `may_call`: ask it when the plan wants it."""
+    settings = policy.classify_model
+    if settings is None:
+        return Planned(planning.make_plan(request, policy, world.prices, world.state, options, allow_map_reduce))
+    text = classifier_text(request)
+    key = cache_key(settings.model, text)
+    answers = _read(paths.classifier_answers)
+    cached = answers.get(key)
+    answer = ModelAnswer(cached, settings.model, cached=True) if isinstance(cached, str) else None
+    plan = planning.make_plan(request, policy, world.prices, world.state, options, allow_map_reduce, answer)
+    if not may_call or plan.consult is None or plan.consult.answer is not None:
+        return Planned(plan)
+    planned = Planned(plan)
+    problem = usable(policy, world.state, settings.model)
+    if problem is not None:  # no request that cannot succeed (a remote model without its key, say)
+        planned.notices.append(f"classifier model not consulted: {problem}; the learned classifier decides")
+        return planned
+    attempt = call_aux(
+        policy,
+        world.environment,
+        world.prices,
+        settings.model,
+        question(policy, text),
+        ANSWER_TOKENS,
+        lambda a: planned.attempts.append(("classify", a)),
+    )
+    if attempt.status != "ok":
+        planned.notices.append(f"classifier model {settings.model} failed ({attempt.error}); the learned one decides")
+        return planned
+    task = read_answer(policy, attempt.text)
+    if task is None:
+        said = " ".join(attempt.text.split())[:60]
+        planned.notices.append(
+            f"classifier model {settings.model} answered {said!r}, not a task; the learned classifier decides"
+        )
+        return planned
+    answers[key] = task
+    _write(paths.classifier_answers, answers)
+    fresh = ModelAnswer(task, settings.model, cached=False)
+    planned.plan = planning.make_plan(request, policy, world.prices, world.state, options, allow_map_reduce, fresh)
+    return planned
+
+
+def _read(path: Path) -> dict[str, object]:
+    """The cached answers; a missing or damaged file is an empty cache (it is only a cache)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write(path: Path, answers: dict[str, object]) -> None:
+    newest = dict(list(answers.items())[-MAX_ANSWERS:])
+    with contextlib.suppress(OSError):  # a cache that cannot be written costs one more call next time, nothing else
+        write_private(path, json.dumps(newest))
