@@ -37,7 +37,8 @@ pytest_plugins = ("fakeprovider",)  # the fake_provider fixture, until conftest.
 WIRES = WIRE_OF
 ONE_PER_WIRE = ("anthropic", "openai", "mistral")
 SDK_OF_WIRE = {"anthropic": "anthropic", "openai": "openai", "mistral": "mistralai"}
-QUICK = Timeouts(connect=0.5, first_token=0.5, idle=0.5)
+QUICK = Timeouts(connect=0.5, first_token=0.5, idle=0.5)  # for the tests of timeouts
+GENEROUS = Timeouts(connect=10, first_token=10, idle=10)  # elsewhere: a loaded machine importing an SDK is no fault
 SLACK = 0.5  # what a busy 2-core machine may add on top of a timeout
 TRANSPORT = "raw"  # set per test by the `transport` fixture: every test runs on both paths
 
@@ -53,7 +54,7 @@ def endpoint(fake: FakeProvider, flavor: str, key: str | None = "sk-test-key") -
 
 
 def run(
-    ep: Endpoint, request: ChatRequest | None = None, timeouts: Timeouts = QUICK
+    ep: Endpoint, request: ChatRequest | None = None, timeouts: Timeouts = GENEROUS
 ) -> tuple[list[Event], ProviderError | None]:
     """All events until the end or the error, so tests can check what was yielded before a failure."""
     events: list[Event] = []
