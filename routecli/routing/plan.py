@@ -57,7 +57,7 @@ def make_plan(
         from routecli.routing import mapreduce as mr
 
         if mr.needed(decision, policy.map_reduce):
-            mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce)
+            mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce, decision.tokens)
     plan = Plan(request, decision, prices, state, options, mapreduce)
     if decision.chosen is None and mapreduce is None and options.truncate:
         return _truncated(plan, policy)

@@ -6,15 +6,18 @@ stdout carries the reply and nothing else; the panel, notices and the usage line
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
-from routecli.errors import EXIT_INTERRUPTED, ProviderFailure
+from routecli.errors import EXIT_INTERRUPTED, BudgetError, ProviderFailure
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
 from routecli.policy.types import Policy
+from routecli.routing.caps import run_cap
 from routecli.routing.plan import Plan, require_model
 from routecli.run.attempts import Attempt, CallSettings, Interrupted, Outcome, Output, OutputClosed
+from routecli.run.capguard import CapGuard
 from routecli.run.executor import Executor
 from routecli.run.failures import RateLimitPauses
 from routecli.ui.display import Display
@@ -103,10 +106,15 @@ def run_request(
 
     attempts: list[tuple[str | None, Attempt]] = []
     pauses = RateLimitPauses()  # shared by parallel chunk calls: a 429 pauses all calls to that provider
+    state = plan.state
+    guard = CapGuard(run_cap(policy, options, state.spent_today, state.spent_month))  # the whole run, one cap
 
     def executor_for(out: Output, on_attempt: Callable[[Attempt], None]) -> Executor:
-        return Executor(policy, environment, plan.prices, paths, out, on_attempt=on_attempt, pauses=pauses)
+        return Executor(
+            policy, environment, plan.prices, paths, out, on_attempt=on_attempt, pauses=pauses, guard=guard
+        )
 
+    started = time.monotonic()
     try:
         if plan.mapreduce is not None:
             from routecli.run.mapreduce import run_map_reduce
@@ -126,7 +134,7 @@ def run_request(
             output.notice("interrupted; the partial reply above is kept")
         _record(plan, paths, attempts, command, display, output, keep_going=True)
         return EXIT_PIPE_CLOSED if stop.closed else EXIT_INTERRUPTED
-    except ProviderFailure as failure:
+    except (ProviderFailure, BudgetError) as failure:
         # The one-line error and exit code come from cli.main; with --json the details go to stdout too.
         if display.json:
             failed = Outcome(text="", attempts=[a for _, a in attempts])
@@ -135,8 +143,9 @@ def run_request(
         _record(plan, paths, attempts, command, display, output, keep_going=True)
         raise
     code = 0
+    elapsed = round(time.monotonic() - started, 4)
     if display.json:
-        print_json(result_dict(plan, outcome, command))
+        print_json(result_dict(plan, outcome, command, elapsed_s=elapsed))
     else:
         if held_back:
             try:
@@ -149,7 +158,7 @@ def run_request(
             except OutputClosed:
                 code = EXIT_PIPE_CLOSED
         if (display.usage or display.verbose) and not code:
-            sys.stderr.write(usage_line(outcome) + "\n")
+            sys.stderr.write(usage_line(outcome, elapsed) + "\n")
     _record(plan, paths, attempts, command, display, output)  # after the reply: never delays it
     return code
 
@@ -179,10 +188,14 @@ def _record(
         output.notice(f"error: {error.message}")
 
 
-def result_dict(plan: Plan, outcome: Outcome, command: str, error: str | None = None) -> dict[str, Any]:
-    """The `--json` shape of `route ask` / `route summarize`."""
+def result_dict(
+    plan: Plan, outcome: Outcome, command: str, error: str | None = None, elapsed_s: float | None = None
+) -> dict[str, Any]:
+    """The `--json` shape of `route ask` / `route summarize`: `usage` is the final call's, `cost_usd` and
+    `totals` cover every call (retries, fallbacks, map-reduce chunks)."""
     final = outcome.final
     cost = outcome.cost_usd
+    attempts = outcome.attempts
     return {
         "command": command,
         "reply": outcome.text,
@@ -204,6 +217,14 @@ def result_dict(plan: Plan, outcome: Outcome, command: str, error: str | None = 
             "estimated": final.usage_estimated,
         },
         "cost_usd": None if cost is None else float(cost),
+        "final_cost_usd": None if final is None or final.cost_usd is None else float(final.cost_usd),
+        "totals": {
+            "calls": len(attempts),
+            "input_tokens": sum(a.input_tokens or 0 for a in attempts),
+            "output_tokens": sum(a.output_tokens or 0 for a in attempts),
+            "cost_usd": None if cost is None else float(cost),
+            "elapsed_s": elapsed_s,
+        },
         "attempts": [a.as_dict() for a in outcome.attempts],
         "plan": None if plan.mapreduce is None else plan.mapreduce.as_dict(),
     }
