@@ -32,7 +32,6 @@ REDUCE_INSTRUCTION = (
     "coherent summary of the whole document{how}. Do not mention the parts.\n\n"
 )
 PROMPT_OVERHEAD = 200  # tokens for the instruction and labels around each chunk
-ESTIMATE_MARGIN = 1.15  # a token estimate (not an exact count) is within 15%: the worst case takes the top
 # What one call within the cap could not take: too large, or too dear. Such a summary goes to map-reduce.
 _ONE_CALL_LIMITS = SIZE | BUDGET | {Why.ESCALATION_TIER, Why.PROFILE_CAP}
 
@@ -57,13 +56,14 @@ class MapReducePlan:
     worst_case_cost: Decimal | None  # every call once, each by the dearest model of its chain
     budget: str | None = None  # why a budget refuses this plan (None: within every budget)
     downgraded: str | None = None  # the cheaper map model used to stay within a budget
-    tokens_per_byte: float = 1 / 3
-    margin: float = ESTIMATE_MARGIN
+    tokens_per_byte: float = 1 / 3  # the whole input's count per byte: what the estimate expects a chunk to cost
     cap: Cap | None = None  # what the whole run may spend; the executor stops before crossing it
 
     def chunk_tokens(self, chunk: Chunk) -> int:
-        """The input tokens a chunk's call is bounded by (the plan's worst case and the run's guard use it)."""
-        return int(chunk.size * self.tokens_per_byte * self.margin) + 1 + PROMPT_OVERHEAD
+        """The input tokens a chunk's call is bounded by, for the plan's worst case and the run's guard: the
+        conservative count chunks are cut by (a byte in three), since each provider bills by its own tokenizer,
+        which may count well above cl100k's."""
+        return chunk.est_tokens + PROMPT_OVERHEAD
 
     def combine_tokens(self, inputs: int) -> int:
         return inputs * self.settings.partial_tokens + PROMPT_OVERHEAD
@@ -137,11 +137,9 @@ def plan(
     `tokens`: the whole input's count, whose tokens per byte size the chunks' costs (else 1 per 3 bytes)."""
     cap = run_cap(policy, options, state.spent_today, state.spent_month)
     size = max(request.size(), 1)
-    ratio, margin = 1 / 3, 1.0
-    if tokens is not None:
-        ratio, margin = tokens.value / size, 1.0 if tokens.is_exact else ESTIMATE_MARGIN
+    ratio = tokens.value / size if tokens is not None else 1 / 3
     build = lambda opts, reduce_opts=None: _within_cap(  # noqa: E731
-        _plan(request, policy, prices, state, opts, settings, ratio, margin, reduce_opts, cap), cap, prices
+        _plan(request, policy, prices, state, opts, settings, ratio, reduce_opts, cap), cap, prices
     )
     result = build(options)
     if _over_cap(result, cap, policy, state, options) is None:
@@ -180,7 +178,6 @@ def _plan(
     options: RequestOptions,
     settings: MapReduceSettings,
     ratio: float,
-    margin: float,
     reduce_options: RequestOptions | None,
     cap: Cap | None,
 ) -> MapReducePlan:
@@ -207,7 +204,7 @@ def _plan(
         raise NoModelError("no model can combine the partial summaries (see `route explain`)")
     unpriced = MapReducePlan(
         chunks, map_decision, reduce_decision, tuple(levels), settings, None, None,
-        tokens_per_byte=ratio, margin=margin, cap=cap,
+        tokens_per_byte=ratio, cap=cap,
     )
     worst = worst_case(unpriced, prices, _chain_reserve(unpriced))
     return replace(unpriced, estimated_cost=_estimate(unpriced, prices, policy), worst_case_cost=worst)

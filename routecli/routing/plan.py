@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from routecli.errors import BudgetError
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
+from routecli.routing.caps import attempt_worst, run_cap
 from routecli.routing.classify import classify, estimate_complexity, read_prompt
-from routecli.routing.decide import Decision, RoutingState, decide, no_model_error
+from routecli.routing.decide import Decision, RoutingState, Verdict, decide, no_model_error
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
 from routecli.routing.thresholds import thresholds
@@ -80,19 +81,50 @@ def _decide(
 
 
 def _truncated(plan: Plan, policy: Policy) -> Plan:
-    """--truncate: keep the head of the attached input, as much as the largest usable window takes."""
-    from routecli.routing.chunking import BYTES_PER_TOKEN
-    from routecli.routing.exclusions import SIZE, only
+    """--truncate: keep the head of the attached input, as much as the largest usable window takes: the most
+    tokens any model that only the input's size keeps out (its window, an escalation rule, the cap) could take."""
+    from routecli.routing.exclusions import BUDGET, SIZE, Why, only
 
-    usable = [v for v in plan.decision.candidates if only(v.exclusions, SIZE)]
-    if not usable:
+    fixable = SIZE | BUDGET | {Why.ESCALATION_TIER, Why.PROFILE_CAP}
+    rooms = [(_room(v, policy, plan), v.alias) for v in plan.decision.candidates if only(v.exclusions, fixable)]
+    rooms = [(room, alias) for room, alias in rooms if room > 0]
+    if not rooms:
         return plan
-    best = max(usable, key=lambda v: v.context - v.output_reserve)
-    room = (best.context - best.output_reserve - TRUNCATE_MARGIN_TOKENS) * BYTES_PER_TOKEN
-    request = truncated(plan.request, max(room, 1000))
-    decision = _decide(request, policy, plan.prices, plan.state, plan.options)
-    cut = Truncation(plan.request.size(), request.size(), best.alias)
+    room, alias = max(rooms)
+    per_byte = plan.decision.tokens.value / max(plan.request.size(), 1)
+    for _ in range(_TRUNCATE_TRIES):  # the cut is sized by an estimate: shrink it until a model takes it
+        request = truncated(plan.request, max(int(room / per_byte), 1000))
+        decision = _decide(request, policy, plan.prices, plan.state, plan.options)
+        if decision.chosen is not None:
+            break
+        room = int(room * 0.9)
+    cut = Truncation(plan.request.size(), request.size(), alias)
     return Plan(request, decision, plan.prices, plan.state, plan.options, None, cut)
+
+
+_TRUNCATE_TRIES = 6
+
+
+def _room(verdict: Verdict, policy: Policy, plan: Plan) -> int:
+    """The most prompt tokens this model may take: its window less the output reserve, the escalation rules it
+    fails, and what its worst case may cost within the run's cap."""
+    model = policy.models[verdict.alias]
+    room = verdict.context - verdict.output_reserve - TRUNCATE_MARGIN_TOKENS
+    for level in policy.escalation:
+        weak = level.min_tier is not None and model.tier < level.min_tier and verdict.role != "pinned"
+        if model.context < level.min_context or weak:
+            room = min(room, level.above_tokens)
+    cap = run_cap(policy, plan.options if verdict.role != "pinned" else plan.options.but(pinned=verdict.alias),
+                  plan.state.spent_today, plan.state.spent_month)
+    price = plan.prices.get(verdict.alias)
+    if cap is not None and price is not None:
+        low, high = 0, max(room, 0)  # the most tokens whose worst case fits (prices may rise in tiers with size)
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if attempt_worst(price, middle, verdict.output_reserve) <= cap.amount else (
+                low, middle - 1)
+        room = low
+    return room
 
 
 def require_model(plan: Plan) -> None:
