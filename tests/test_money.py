@@ -151,7 +151,12 @@ def test_a_20mb_summary_is_planned_within_the_cap_or_refused_before_any_call(rou
         assert _spent(home) <= Decimal("0.50")
     else:
         assert result.returncode == 6 and "refused before any call" in result.stderr
+        assert f"worst case ${data['worst_case_cost_usd']:.4f}" in result.stderr
         assert fake_provider.requests == []
+        # --max-cost stands for the profile's cap: the amount the refusal names allows the run.
+        hint = result.stderr.split("`--max-cost ")[1].split("`")[0]
+        allowed = route("explain", "--json", "-t", "summarize", "--max-cost", hint, input=document, env=env)
+        assert allowed.json()["plan"]["budget"] == "within budget"
 
 
 def test_truncate_works_with_the_default_profile(route, fake_provider):
@@ -179,3 +184,35 @@ def test_token_estimates_of_a_big_input_are_within_15_percent(route, fake_provid
     assert too_large.returncode == 4 and "route summarize" in too_large.stderr
     shown = r"~\d{1,3}(,\d{3})+ tokens; the largest window is mistral-small \(262,144 tokens\)"
     assert re.search(shown, too_large.stderr), too_large.stderr
+
+
+def test_the_worst_case_counts_the_dearest_model_of_each_chain(route, home, fake_provider, tmp_path):
+    """With room for the dearer fallbacks, the plan keeps them and its worst case prices every chunk at the
+    dearest: when every chunk falls back, what the run spends stays within what `explain` said."""
+    document = _document(2_000_000)
+    env = provider_env(fake_provider)
+    policy = tmp_path / "p.yaml"
+    policy.write_text("map_reduce:\n  above_tokens: 200000\n")
+    args = ("--max-cost", "2", "--policy", str(policy))
+    data = route("explain", "--json", "-t", "summarize", *args, input=document, env=env).json()["plan"]
+    assert data["map_model"] == "mistral-large" and "claude-sonnet" in data["map_chain"]
+    fake_provider.script("mistral", *[Fault("401")] * 40)  # not billed; every chunk falls back to claude-sonnet
+    result = route("summarize", *args, input=document, env=env)
+    assert result.returncode == 0, result.stderr
+    assert len(fake_provider.requests_for("anthropic")) >= data["chunks"]
+    assert _spent(home) <= Decimal(str(data["worst_case_cost_usd"]))
+
+
+def test_the_profile_cap_holds_for_the_worst_case_so_the_guard_never_stops_the_chosen_model(
+    route, fake_provider, tmp_path
+):
+    env = provider_env(fake_provider)
+    question = "summarize: " + _document(40_000)
+    data = route("explain", "--json", "-t", "summarize", question, env=env).json()
+    large = next(c for c in data["candidates"] if c["alias"] == "mistral-large")
+    between = (large["estimated_cost_usd"] + large["worst_case_cost_usd"]) / 2
+    policy = tmp_path / "p.yaml"
+    policy.write_text(f"profiles:\n  balanced: {{max_cost_per_request: {between:.6f}}}\n")
+    result = route("ask", "-t", "summarize", "--policy", str(policy), question, env=env)
+    assert result.returncode == 0, result.stderr
+    assert fake_provider.requests and fake_provider.requests[0].body["model"] != "mistral-large-2512"
