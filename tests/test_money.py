@@ -53,6 +53,9 @@ def test_a_2mb_summary_with_the_default_policy_runs_in_chunks_within_the_cap(rou
     # One window (1M) fits 2 MB, but no single call does within the balanced profile's $0.50: map-reduce.
     assert data["kind"] == "map-reduce" and data["budget"] == "within budget"
     assert data["worst_case_cost_usd"] <= 0.50 and data["cap_usd"] == 0.50
+    # The capable chunk model stays; only the fallbacks the cap cannot pay for leave its chain.
+    assert data["map_model"] == "mistral-large" and data["downgraded_to"] is None
+    assert "claude-sonnet" not in data["map_chain"] and len(data["map_chain"]) > 1
     assert fake_provider.requests == []
     result = route("summarize", "--json", input=document, env=env)
     assert result.returncode == 0, result.stderr
