@@ -219,3 +219,12 @@ def test_the_profile_cap_holds_for_the_worst_case_so_the_guard_never_stops_the_c
     result = route("ask", "-t", "summarize", "--policy", str(policy), question, env=env)
     assert result.returncode == 0, result.stderr
     assert fake_provider.requests and fake_provider.requests[0].body["model"] != "mistral-large-2512"
+
+
+def test_explain_gives_a_one_call_plan_its_worst_case_and_cap(route, fake_provider):
+    data = route("explain", "--json", "summarize: " + _document(20_000), env=provider_env(fake_provider)).json()
+    worst = {c["alias"]: c["worst_case_cost_usd"] for c in data["candidates"]}
+    assert data["plan"]["worst_case_cost_usd"] == max(worst[alias] for alias in data["chain"])
+    assert data["plan"]["cap_usd"] == 0.50
+    text = route("explain", "summarize: " + _document(20_000), env=provider_env(fake_provider)).stdout
+    assert "Worst case  $" in text and "stop before crossing $0.5000" in text

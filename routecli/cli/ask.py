@@ -67,21 +67,30 @@ def explain(
 ) -> None:
     """Dry run: show which model would take the prompt, the candidates' verdicts, and why. Calls no model."""
     from routecli.errors import NoModelError
-    from routecli.routing.plan import require_model
+    from routecli.routing.plan import require_model, single_call_worst
     from routecli.ui.policy_view import masked
-    from routecli.ui.render import decision_dict, explain_report, mapreduce_report, notice, print_json
+    from routecli.ui.render import (
+        decision_dict,
+        explain_report,
+        mapreduce_report,
+        notice,
+        print_json,
+        single_plan_report,
+    )
 
-    _, _, _, plan, notices = _plan(line, "explain")
+    policy, _, _, plan, notices = _plan(line, "explain")
     for text in notices:
         notice(text)
     if json_out:
         data = decision_dict(plan.decision)
-        data["plan"] = plan.mapreduce.as_dict() if plan.mapreduce else {"kind": "single", "calls": 1}
+        data["plan"] = plan.mapreduce.as_dict() if plan.mapreduce else single_call_worst(plan, policy)
         print_json(masked(data))
     else:
         explain_report(plan.decision, no_color)
         if plan.mapreduce:
             mapreduce_report(plan.mapreduce)
+        elif plan.decision.chosen:
+            single_plan_report(single_call_worst(plan, policy))
     try:
         require_model(plan)
     except NoModelError as exc:

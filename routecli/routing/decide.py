@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from routecli.errors import BudgetError, NoModelError, RouteError, TooLargeError
 from routecli.policy.prices import PriceTable, money
 from routecli.policy.types import Model, Policy, Profile
+from routecli.routing.caps import attempt_worst
 from routecli.routing.classify import Complexity, TaskChoice
 from routecli.routing.exclusions import BUDGET, SIZE, Exclusion, Why, describe, only
 from routecli.routing.options import RequestOptions
@@ -93,7 +94,7 @@ def _costs(
     price = prices.get(model.alias)
     if price is None:
         return None, None
-    return price.cost(tokens, min(expected, reserve)), price.cost(tokens, reserve)
+    return price.cost(tokens, min(expected, reserve)), attempt_worst(price, tokens, reserve)
 
 
 def _required_tier(policy: Policy, task_min: int, complexity: Complexity, profile: Profile) -> int:

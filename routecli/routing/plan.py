@@ -127,6 +127,21 @@ def _room(verdict: Verdict, policy: Policy, plan: Plan) -> int:
     return room
 
 
+def single_call_worst(plan: Plan, policy: Policy) -> dict[str, object]:
+    """A one-call plan's money for `explain`: the dearest model of the chain at its worst case (as the executor's
+    guard reckons each attempt), and the cap the whole run, retries and fallbacks included, stops before."""
+    worsts = [plan.decision.verdict(alias).worst_case_cost for alias in plan.decision.chain]
+    known = [w for w in worsts if w is not None]
+    cap = run_cap(policy, plan.options, plan.state.spent_today, plan.state.spent_month)
+    return {
+        "kind": "single",
+        "calls": 1,
+        "worst_case_cost_usd": float(max(known)) if known and len(known) == len(worsts) else None,
+        "cap_usd": None if cap is None else float(cap.amount),
+        "cap": None if cap is None else cap.name,
+    }
+
+
 def require_model(plan: Plan) -> None:
     """Raise the right one-line error when neither one call nor a map-reduce plan can go ahead."""
     if plan.mapreduce is not None:

@@ -307,5 +307,13 @@ def mapreduce_report(plan: Any) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+def single_plan_report(data: dict[str, Any]) -> None:
+    """The money of a one-call plan under `route explain`: the worst case and the cap the run stops before."""
+    line = f"Worst case  {money(_dec(data['worst_case_cost_usd']))} (the dearest model of the chain, whole output)"
+    if data["cap"]:
+        line += f"; retries and fallbacks stop before crossing {money(_dec(data['cap_usd']))} ({data['cap']})"
+    sys.stdout.write(line + "\n")
+
+
 def _dec(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value))
