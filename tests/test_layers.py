@@ -62,6 +62,7 @@ def test_the_decision_imports_nothing_that_does_io():
         "routecli.errors",
         "routecli.policy.types",
         "routecli.policy.prices",
+        "routecli.routing.caps",  # pure: the worst case of one call, shared with the executor's guard
         "routecli.routing.classify",
         "routecli.routing.exclusions",
         "routecli.routing.options",

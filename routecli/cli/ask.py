@@ -70,7 +70,7 @@ def explain(
 ) -> None:
     """Dry run: show which model would take the prompt, the candidates' verdicts, and why. Calls no model."""
     from routecli.errors import NoModelError
-    from routecli.routing.plan import require_model
+    from routecli.routing.plan import require_model, single_call_worst
     from routecli.ui.policy_view import masked
     from routecli.ui.render import (
         decision_dict,
@@ -79,15 +79,16 @@ def explain(
         notice,
         print_json,
         side_calls_report,
+        single_plan_report,
     )
 
-    _, _, _, planned, notices = _plan(line, "explain")
+    policy, _, _, planned, notices = _plan(line, "explain")
     plan = planned.plan
     for text in notices:
         notice(text)
     if json_out:
         data = decision_dict(plan.decision)
-        data["plan"] = plan.mapreduce.as_dict() if plan.mapreduce else {"kind": "single", "calls": 1}
+        data["plan"] = plan.mapreduce.as_dict() if plan.mapreduce else single_call_worst(plan, policy)
         data["review"] = plan.review.as_dict() if plan.review else None
         data["classifier"] = plan.consult.as_dict() if plan.consult else None
         worst = plan.worst_case_cost
@@ -97,6 +98,8 @@ def explain(
         explain_report(plan.decision, no_color)
         if plan.mapreduce:
             mapreduce_report(plan.mapreduce)
+        elif plan.decision.chosen:
+            single_plan_report(single_call_worst(plan, policy))
         side_calls_report(plan)
     try:
         require_model(plan)

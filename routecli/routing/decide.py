@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from routecli.errors import BudgetError, NoModelError, RouteError, TooLargeError
 from routecli.policy.prices import PriceTable, money
 from routecli.policy.types import Model, Policy, Profile
+from routecli.routing.caps import attempt_worst
 from routecli.routing.classify import Complexity, TaskChoice
 from routecli.routing.exclusions import BUDGET, SIZE, Exclusion, Why, describe, only
 from routecli.routing.options import RequestOptions
@@ -93,7 +94,7 @@ def _costs(
     price = prices.get(model.alias)
     if price is None:
         return None, None
-    return price.cost(tokens, min(expected, reserve)), price.cost(tokens, reserve)
+    return price.cost(tokens, min(expected, reserve)), attempt_worst(price, tokens, reserve)
 
 
 def _required_tier(policy: Policy, task_min: int, complexity: Complexity, profile: Profile) -> int:
@@ -113,7 +114,6 @@ def _check(
     tokens: int,
     required_tier: int,
     profile: Profile,
-    estimated: Decimal | None,
     worst: Decimal | None,
     reserve: int,
 ) -> list[Exclusion]:
@@ -166,14 +166,12 @@ def _check(
                         f"above {_fmt_tokens(level.above_tokens)} tokens tier {level.min_tier}+ is required",
                     )
                 )
-    cap = profile.max_cost_per_request
-    if role != "pinned" and estimated is not None and cap is not None and estimated > cap:
-        reasons.append(
-            Exclusion(
-                Why.PROFILE_CAP,
-                f"estimated {money(estimated)} over the {profile.name} profile's {money(cap, 2)} per request",
-            )
-        )
+    # The cap holds for the worst case (the executor checks it before every attempt); --max-cost stands for it
+    # (checked with the budgets below).
+    cap = profile.max_cost_per_request if options.request_budget is None else None
+    if role != "pinned" and worst is not None and cap is not None and worst > cap:
+        over = f"worst case {money(worst)} over the {profile.name} profile's {money(cap, 2)} per request"
+        reasons.append(Exclusion(Why.PROFILE_CAP, over))
     reasons += _budget_reasons(policy, state, options, worst)
     return reasons
 
@@ -245,7 +243,7 @@ def decide(
         model = policy.models[alias]
         reserve = output_reserve(model, policy, options)
         estimated, worst = _costs(model, prices, n, task.expected_output, reserve)
-        reasons = _check(model, role, policy, state, options, n, required, profile, estimated, worst, reserve)
+        reasons = _check(model, role, policy, state, options, n, required, profile, worst, reserve)
         if options.pinned and role != "pinned":
             reasons = [Exclusion(Why.NOT_PINNED, f"not pinned (-m {options.pinned})")]
         verdicts.append(
@@ -421,8 +419,8 @@ def no_model_error(decision: Decision) -> RouteError:
     if weighed and all(is_too_large(v) for v in weighed):
         biggest = max(weighed, key=lambda v: v.context)
         return TooLargeError(
-            f"input too large for every model: ~{decision.tokens.value} tokens; the largest window is "
-            f"{biggest.alias} ({biggest.context} tokens)"
+            f"input too large for every model: ~{decision.tokens.value:,} tokens; the largest window is "
+            f"{biggest.alias} ({biggest.context:,} tokens)"
             + "; try `route summarize` (map-reduce) or `--truncate`"
         )
     summary = "; ".join(f"{v.alias}: {v.why}" for v in decision.candidates[:4])

@@ -7,15 +7,18 @@ case included. `route explain` shows this plan before anything is spent; `route 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from routecli.errors import BudgetError, NoModelError
 from routecli.policy.prices import PriceTable, money
 from routecli.policy.types import MapReduceSettings, Policy
+from routecli.routing.caps import Cap, attempt_worst, run_cap
 from routecli.routing.chunking import Chunk, split
 from routecli.routing.classify import Complexity, TaskChoice
-from routecli.routing.decide import Decision, RoutingState, considered, decide, is_too_large
+from routecli.routing.decide import Decision, RoutingState, considered, decide
+from routecli.routing.exclusions import BUDGET, SIZE, Why
 from routecli.routing.inputs import Request
 from routecli.routing.options import RequestOptions
 from routecli.routing.tokens import TokenCount
@@ -29,6 +32,8 @@ REDUCE_INSTRUCTION = (
     "coherent summary of the whole document{how}. Do not mention the parts.\n\n"
 )
 PROMPT_OVERHEAD = 200  # tokens for the instruction and labels around each chunk
+# What one call within the cap could not take: too large, or too dear. Such a summary goes to map-reduce.
+_ONE_CALL_LIMITS = SIZE | BUDGET | {Why.ESCALATION_TIER, Why.PROFILE_CAP}
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,20 @@ class MapReducePlan:
     levels: tuple[Level, ...]
     settings: MapReduceSettings
     estimated_cost: Decimal | None
-    worst_case_cost: Decimal | None
+    worst_case_cost: Decimal | None  # every call once, each by the dearest model of its chain
     budget: str | None = None  # why a budget refuses this plan (None: within every budget)
     downgraded: str | None = None  # the cheaper map model used to stay within a budget
+    tokens_per_byte: float = 1 / 3  # the whole input's count per byte: what the estimate expects a chunk to cost
+    cap: Cap | None = None  # what the whole run may spend; the executor stops before crossing it
+
+    def chunk_tokens(self, chunk: Chunk) -> int:
+        """The input tokens a chunk's call is bounded by, for the plan's worst case and the run's guard: the
+        conservative count chunks are cut by (a byte in three), since each provider bills by its own tokenizer,
+        which may count well above cl100k's."""
+        return chunk.est_tokens + PROMPT_OVERHEAD
+
+    def combine_tokens(self, inputs: int) -> int:
+        return inputs * self.settings.partial_tokens + PROMPT_OVERHEAD
 
     @property
     def calls(self) -> int:
@@ -71,15 +87,20 @@ class MapReducePlan:
             "worst_case_cost_usd": None if self.worst_case_cost is None else float(self.worst_case_cost),
             "budget": self.budget or "within budget",
             "downgraded_to": self.downgraded,
+            "cap_usd": None if self.cap is None else float(self.cap.amount),
+            "cap": None if self.cap is None else self.cap.name,
         }
 
 
 def needed(decision: Decision, settings: MapReduceSettings) -> bool:
-    """Map-reduce a summary when no window fits the whole input, or the policy asks for it above a size."""
+    """Map-reduce a summary when no single call can take the whole input within the window and the cap (every
+    model weighed is excluded, among other reasons, as too large or too dear), or above the policy's size."""
     if decision.task != "summarize":
         return False
     weighed = considered(decision)
-    too_large = decision.chosen is None and bool(weighed) and all(is_too_large(v) for v in weighed)
+    too_large = decision.chosen is None and bool(weighed) and all(
+        any(r.kind in _ONE_CALL_LIMITS for r in v.exclusions) for v in weighed
+    )
     above = settings.above_tokens is not None and decision.tokens.lower > settings.above_tokens
     return too_large or above
 
@@ -110,22 +131,31 @@ def plan(
     state: RoutingState,
     options: RequestOptions,
     settings: MapReduceSettings,
+    tokens: TokenCount | None = None,
 ) -> MapReducePlan:
-    """The plan, with `budget` set when a budget refuses it even after trying a cheaper map model."""
-    result = _plan(request, policy, prices, state, options, settings)
-    refusal = _over_budget(result, policy, state, options)
-    if refusal is None:
+    """The plan, with `budget` set when the cap refuses it even after trying a cheaper map model.
+    `tokens`: the whole input's count, whose tokens per byte size the chunks' costs (else 1 per 3 bytes)."""
+    cap = run_cap(policy, options, state.spent_today, state.spent_month)
+    size = max(request.size(), 1)
+    ratio = tokens.value / size if tokens is not None else 1 / 3
+    build = lambda opts, reduce_opts=None: _within_cap(  # noqa: E731
+        _plan(request, policy, prices, state, opts, settings, ratio, reduce_opts, cap), cap, prices
+    )
+    result = build(options)
+    if _over_cap(result, cap, policy, state, options) is None:
         return result
+    cheapest = result
     if policy.budgets.on_exceed == "downgrade" and not options.pinned:
         for alias in _cheaper_map_models(result, policy, prices):
-            pinned = options.but(pinned=alias)
             try:
-                cheaper = _plan(request, policy, prices, state, pinned, settings, reduce_options=options)
+                cheaper = replace(build(options.but(pinned=alias), options), downgraded=alias)
             except (NoModelError, BudgetError):
                 continue
-            if _over_budget(cheaper, policy, state, options) is None:
-                return replace(cheaper, downgraded=alias)
-    return replace(result, budget=refusal)
+            if _over_cap(cheaper, cap, policy, state, options) is None:
+                return cheaper
+            if (cheaper.worst_case_cost or 0) < (cheapest.worst_case_cost or 0):
+                cheapest = cheaper  # refused, the cheapest plan tried is the one to show
+    return replace(cheapest, budget=_over_cap(cheapest, cap, policy, state, options))
 
 
 def _cheaper_map_models(result: MapReducePlan, policy: Policy, prices: PriceTable) -> list[str]:
@@ -147,7 +177,9 @@ def _plan(
     state: RoutingState,
     options: RequestOptions,
     settings: MapReduceSettings,
-    reduce_options: RequestOptions | None = None,
+    ratio: float,
+    reduce_options: RequestOptions | None,
+    cap: Cap | None,
 ) -> MapReducePlan:
     map_options = options.but(max_tokens=settings.partial_tokens)
     size, map_decision = _chunk_budget(policy, prices, state, map_options, settings)
@@ -166,64 +198,117 @@ def _plan(
         inputs = calls
     levels.append(Level(inputs, 1, inputs))
     reduce_tokens = levels[-1].inputs * settings.partial_tokens + PROMPT_OVERHEAD
-    reduce_decision = _decide_for(
-        policy, prices, state, reduce_options or options, reduce_tokens, "reduce: combine the parts"
-    )
+    final_options = reduce_options or options
+    reduce_decision = _decide_for(policy, prices, state, final_options, reduce_tokens, "reduce: combine the parts")
     if reduce_decision.chosen is None:
         raise NoModelError("no model can combine the partial summaries (see `route explain`)")
-    estimated, worst = _costs(chunks, levels, map_decision, reduce_decision, prices, settings, policy)
-    return MapReducePlan(chunks, map_decision, reduce_decision, tuple(levels), settings, estimated, worst)
+    unpriced = MapReducePlan(
+        chunks, map_decision, reduce_decision, tuple(levels), settings, None, None,
+        tokens_per_byte=ratio, cap=cap,
+    )
+    worst = worst_case(unpriced, prices, _chain_reserve(unpriced))
+    return replace(unpriced, estimated_cost=_estimate(unpriced, prices, policy), worst_case_cost=worst)
 
 
-def _costs(
-    chunks: tuple[Chunk, ...],
-    levels: list[Level],
-    map_decision: Decision,
-    reduce_decision: Decision,
-    prices: PriceTable,
-    settings: MapReduceSettings,
-    policy: Policy,
-) -> tuple[Decimal | None, Decimal | None]:
-    map_price = prices.get(map_decision.chosen or "")
-    reduce_price = prices.get(reduce_decision.chosen or "")
-    if map_price is None or reduce_price is None:
-        return None, None
-    partial = settings.partial_tokens
-    estimated = worst = Decimal(0)
-    for chunk in chunks:
-        tokens_in = chunk.est_tokens + PROMPT_OVERHEAD
-        estimated += map_price.cost(tokens_in, partial // 2)
-        worst += map_price.cost(tokens_in, partial)
-    final_out = policy.tasks["summarize"].expected_output
-    final_reserve = reduce_decision.verdict(reduce_decision.chosen or "").output_reserve
-    for level in levels:
-        price = reduce_price if level is levels[-1] else map_price
+Reserve = Callable[[str, bool], int]  # (alias, final call?) -> its output reserve
+
+
+def _steps(mr: MapReducePlan) -> list[tuple[Decision, int, bool]]:
+    """Every call the plan makes, once: (its decision, its input tokens bound, the final call?)."""
+    steps = [(mr.map_decision, mr.chunk_tokens(chunk), False) for chunk in mr.chunks]
+    for level in mr.levels:
+        last = level is mr.levels[-1]
         for _ in range(level.calls):
-            tokens_in = min(level.group_size, level.inputs) * partial + PROMPT_OVERHEAD
-            last = level is levels[-1]
-            estimated += price.cost(tokens_in, final_out if last else partial // 2)
-            worst += price.cost(tokens_in, final_reserve if last else partial)
-    return estimated, worst
+            tokens_in = mr.combine_tokens(min(level.group_size, level.inputs))
+            steps.append((mr.reduce_decision if last else mr.map_decision, tokens_in, last))
+    return steps
 
 
-def _over_budget(result: MapReducePlan, policy: Policy, state: RoutingState, options: RequestOptions) -> str | None:
-    """Why a budget refuses the whole plan (the budget covers all its calls, not each one), or None."""
-    worst = result.worst_case_cost
-    if worst is None:
+def worst_case(mr: MapReducePlan, prices: PriceTable, reserve: Reserve) -> Decimal | None:
+    """Each call at the dearest model of its chain with its whole output reserve (caps.attempt_worst, as the
+    run's guard reckons each attempt), so no sequence of fallbacks can make a call dearer than counted here;
+    a retry after a failure that billed nothing adds nothing. None when a model of a chain is unpriced."""
+    total = Decimal(0)
+    for decision, tokens_in, final in _steps(mr):
+        worsts = [attempt_worst(prices.get(alias), tokens_in, reserve(alias, final)) for alias in decision.chain]
+        if not worsts or any(w is None for w in worsts):
+            return None
+        total += max(w for w in worsts if w is not None)
+    return total
+
+
+def _estimate(mr: MapReducePlan, prices: PriceTable, policy: Policy) -> Decimal | None:
+    """The expected cost: the chosen models, the estimated tokens, half the partial reserve, the task's output."""
+    map_price = prices.get(mr.map_decision.chosen or "")
+    reduce_price = prices.get(mr.reduce_decision.chosen or "")
+    if map_price is None or reduce_price is None:
         return None
-    budgets = policy.budgets
-    limits = [(b, "per-request budget") for b in (budgets.per_request, options.request_budget) if b is not None]
-    if budgets.per_day is not None:
-        limits.append((budgets.per_day - state.spent_today, "daily budget"))
-    if budgets.per_month is not None:
-        limits.append((budgets.per_month - state.spent_month, "monthly budget"))
-    for limit, name in limits:
-        if worst > limit:
-            return (
-                f"refused by the {name}: summarizing this input takes {result.calls} calls, "
-                f"worst case {money(worst)}, over the {money(max(limit, Decimal(0)))} left"
-            )
-    return None
+    partial = mr.settings.partial_tokens
+    final_out = policy.tasks["summarize"].expected_output
+    total = Decimal(0)
+    for chunk in mr.chunks:
+        total += map_price.cost(int(chunk.size * mr.tokens_per_byte) + 1 + PROMPT_OVERHEAD, partial // 2)
+    for _, tokens_in, final in _steps(mr)[len(mr.chunks) :]:
+        total += (reduce_price if final else map_price).cost(tokens_in, final_out if final else partial // 2)
+    return total
+
+
+def _within_cap(mr: MapReducePlan, cap: Cap | None, prices: PriceTable) -> MapReducePlan:
+    """Drop the dearest fallbacks of the map and reduce chains while the worst case crosses the cap, so a
+    failing chunk falls back only to a model the run can still pay for."""
+    if cap is None or mr.worst_case_cost is None or mr.worst_case_cost <= cap.amount:
+        return mr
+
+    def dearest_fallback(decision: Decision) -> str | None:
+        priced = [(price.cost(10_000, 600), alias) for alias in decision.chain[1:] if (price := prices.get(alias))]
+        return max(priced)[1] if priced else None
+
+    reserve = _chain_reserve(mr)
+    while mr.worst_case_cost is not None and mr.worst_case_cost > cap.amount:
+        for stage in ("map_decision", "reduce_decision"):
+            decision: Decision = getattr(mr, stage)
+            drop = dearest_fallback(decision)
+            if drop is not None:
+                trimmed = replace(decision, chain=tuple(a for a in decision.chain if a != drop))
+                mr = replace(mr, **{stage: trimmed})
+                break
+        else:
+            return mr
+        mr = replace(mr, worst_case_cost=worst_case(mr, prices, reserve))
+    return mr
+
+
+def _chain_reserve(mr: MapReducePlan) -> Reserve:
+    """The output reserves the decisions already worked out, per model (map calls: the partial summary's)."""
+
+    def reserve(alias: str, final: bool) -> int:
+        decision = mr.reduce_decision if final else mr.map_decision
+        return decision.verdict(alias).output_reserve
+
+    return reserve
+
+
+def _over_cap(
+    result: MapReducePlan, cap: Cap | None, policy: Policy, state: RoutingState, options: RequestOptions
+) -> str | None:
+    """Why the cap refuses the whole plan (it covers all its calls, not each one), with what would allow it."""
+    worst = result.worst_case_cost
+    if worst is None or cap is None or worst <= cap.amount:
+        return None
+    need = (worst * 100).to_integral_value(rounding=ROUND_CEILING) / 100
+    allow = []
+    alternatives = [(f"`--max-cost {need:.2f}`", options.but(request_budget=need))]
+    if "best" in policy.profiles:
+        alternatives.append(("`-p best`", options.but(profile="best")))
+    for flag, changed in alternatives:
+        other = run_cap(policy, changed, state.spent_today, state.spent_month)
+        if other is None or other.amount >= worst:
+            allow.append(flag)
+    hint = f"; to allow it: {' or '.join(allow)}" if allow else "; no option allows it within the policy's budgets"
+    return (
+        f"refused before any call: summarizing this input takes {result.calls} calls, estimated "
+        f"{money(result.estimated_cost)}, worst case {money(worst)}, over {cap.describe()}{hint}"
+    )
 
 
 def map_prompt(request: Request, chunk: Chunk, index: int, total: int) -> str:

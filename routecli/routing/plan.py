@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from routecli.errors import BudgetError
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
+from routecli.routing.caps import attempt_worst, run_cap
 from routecli.routing.classify import classify, estimate_complexity, read_prompt
 from routecli.routing.consult import wanted
-from routecli.routing.decide import Decision, RoutingState, decide, no_model_error
+from routecli.routing.decide import Decision, RoutingState, Verdict, decide, no_model_error
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
 from routecli.routing.thresholds import thresholds
@@ -53,8 +54,9 @@ class Plan:
         """The worst case of every call this plan makes: the answer (or the map-reduce plan) and its review."""
         if self.mapreduce is not None:
             return self.mapreduce.worst_case_cost
-        chosen = self.decision.chosen
-        answer = self.decision.verdict(chosen).worst_case_cost if chosen else None
+        chain = [self.decision.verdict(alias).worst_case_cost for alias in self.decision.chain]
+        # any model of the chain may end up answering (fallbacks): the dearest one bounds the answer
+        answer = None if not chain or any(w is None for w in chain) else max(w for w in chain if w is not None)
         review = self.review.worst_case_cost if self.review is not None else Decimal(0)
         return None if answer is None or review is None else answer + review
 
@@ -74,7 +76,7 @@ def make_plan(
         from routecli.routing import mapreduce as mr
 
         if mr.needed(decision, policy.map_reduce):
-            mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce)
+            mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce, decision.tokens)
     plan = Plan(request, decision, prices, state, options, mapreduce, consult=consult)
     if decision.chosen is None and mapreduce is None and options.truncate:
         plan = _truncated(plan, policy, answer)
@@ -110,19 +112,65 @@ def _decide(
 
 
 def _truncated(plan: Plan, policy: Policy, answer: ModelAnswer | None) -> Plan:
-    """--truncate: keep the head of the attached input, as much as the largest usable window takes."""
-    from routecli.routing.chunking import BYTES_PER_TOKEN
-    from routecli.routing.exclusions import SIZE, only
+    """--truncate: keep the head of the attached input, as much as the largest usable window takes: the most
+    tokens any model that only the input's size keeps out (its window, an escalation rule, the cap) could take."""
+    from routecli.routing.exclusions import BUDGET, SIZE, Why, only
 
-    usable = [v for v in plan.decision.candidates if only(v.exclusions, SIZE)]
-    if not usable:
+    fixable = SIZE | BUDGET | {Why.ESCALATION_TIER, Why.PROFILE_CAP}
+    rooms = [(_room(v, policy, plan), v.alias) for v in plan.decision.candidates if only(v.exclusions, fixable)]
+    rooms = [(room, alias) for room, alias in rooms if room > 0]
+    if not rooms:
         return plan
-    best = max(usable, key=lambda v: v.context - v.output_reserve)
-    room = (best.context - best.output_reserve - TRUNCATE_MARGIN_TOKENS) * BYTES_PER_TOKEN
-    request = truncated(plan.request, max(room, 1000))
-    decision, consult = _decide(request, policy, plan.prices, plan.state, plan.options, answer)
-    cut = Truncation(plan.request.size(), request.size(), best.alias)
+    room, alias = max(rooms)
+    per_byte = plan.decision.tokens.value / max(plan.request.size(), 1)
+    for _ in range(_TRUNCATE_TRIES):  # the cut is sized by an estimate: shrink it until a model takes it
+        request = truncated(plan.request, max(int(room / per_byte), 1000))
+        decision, consult = _decide(request, policy, plan.prices, plan.state, plan.options, answer)
+        if decision.chosen is not None:
+            break
+        room = int(room * 0.9)
+    cut = Truncation(plan.request.size(), request.size(), alias)
     return Plan(request, decision, plan.prices, plan.state, plan.options, None, cut, consult=consult)
+
+
+_TRUNCATE_TRIES = 6
+
+
+def _room(verdict: Verdict, policy: Policy, plan: Plan) -> int:
+    """The most prompt tokens this model may take: its window less the output reserve, the escalation rules it
+    fails, and what its worst case may cost within the run's cap."""
+    model = policy.models[verdict.alias]
+    room = verdict.context - verdict.output_reserve - TRUNCATE_MARGIN_TOKENS
+    for level in policy.escalation:
+        weak = level.min_tier is not None and model.tier < level.min_tier and verdict.role != "pinned"
+        if model.context < level.min_context or weak:
+            room = min(room, level.above_tokens)
+    cap = run_cap(policy, plan.options if verdict.role != "pinned" else plan.options.but(pinned=verdict.alias),
+                  plan.state.spent_today, plan.state.spent_month)
+    price = plan.prices.get(verdict.alias)
+    if cap is not None and price is not None:
+        low, high = 0, max(room, 0)  # the most tokens whose worst case fits (prices may rise in tiers with size)
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if attempt_worst(price, middle, verdict.output_reserve) <= cap.amount else (
+                low, middle - 1)
+        room = low
+    return room
+
+
+def single_call_worst(plan: Plan, policy: Policy) -> dict[str, object]:
+    """A one-call plan's money for `explain`: the dearest model of the chain at its worst case (as the executor's
+    guard reckons each attempt), and the cap the whole run, retries and fallbacks included, stops before."""
+    worsts = [plan.decision.verdict(alias).worst_case_cost for alias in plan.decision.chain]
+    known = [w for w in worsts if w is not None]
+    cap = run_cap(policy, plan.options, plan.state.spent_today, plan.state.spent_month)
+    return {
+        "kind": "single",
+        "calls": 1,
+        "worst_case_cost_usd": float(max(known)) if known and len(known) == len(worsts) else None,
+        "cap_usd": None if cap is None else float(cap.amount),
+        "cap": None if cap is None else cap.name,
+    }
 
 
 def require_model(plan: Plan) -> None:

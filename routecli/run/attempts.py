@@ -116,6 +116,7 @@ class CallSettings:
     stream_to_output: bool  # False: hold text back until a reply passes its checks
     use_streaming_api: bool  # False for --no-stream
     validate: bool
+    prompt_tokens: int | None = None  # the prompt's tokens when not the decision's (a chunk, a combining call)
 
 
 def estimate_tokens(text: str) -> int:

@@ -42,6 +42,7 @@ from routecli.run.attempts import (
     estimate_tokens,
     finish_costs,
 )
+from routecli.run.capguard import CapGuard
 from routecli.run.failures import (
     ACTION,
     BACKOFF,
@@ -80,6 +81,7 @@ class Executor:
         on_attempt: Callable[[Attempt], None] = lambda attempt: None,
         sleep: Callable[[float], None] = time.sleep,
         pauses: RateLimitPauses | None = None,
+        guard: CapGuard | None = None,
     ) -> None:
         self.policy = policy
         self.environment = environment
@@ -89,11 +91,12 @@ class Executor:
         self.on_attempt = on_attempt
         self.sleep = sleep
         self.pauses = pauses
+        self.guard = guard or CapGuard(None)  # one per run, shared by its chunk calls
 
     def run(self, decision: Decision, options: RequestOptions, call: CallSettings) -> Outcome:
         outcome = Outcome(text="")
         chain = list(decision.chain)
-        prompt_tokens = decision.tokens.value
+        prompt_tokens = call.prompt_tokens if call.prompt_tokens is not None else decision.tokens.value
         partial = ""  # text already shown that the next model must continue
         last_error: ProviderError | None = None
         unreachable: set[str] = set()  # the models that failed only because nothing answered the connection
@@ -196,10 +199,13 @@ class Executor:
         if self.pauses is not None:
             self.pauses.wait(model.provider, self.sleep)
         prompt = call.prompt if not partial else call.prompt + "\n\n" + CONTINUE_INSTRUCTION + partial
+        tokens_in = prompt_tokens if not partial else prompt_tokens + estimate_tokens(partial)
+        max_tokens = output_reserve(model, self.policy, options)
+        reserved = self.guard.reserve(alias, self.prices.get(alias), tokens_in, max_tokens)  # exit 6 before sending
         request = ChatRequest(
             model_id=model.model_id,
             prompt=prompt,
-            max_tokens=output_reserve(model, self.policy, options),
+            max_tokens=max_tokens,
             system=call.system,
             stream=call.use_streaming_api,
         )
@@ -209,7 +215,6 @@ class Executor:
         clock = time.monotonic()
         timing = Timing()
         CALL_TIMING.set(timing)  # this thread's next adapter call fills it in
-        tokens_in = prompt_tokens if not partial else prompt_tokens + estimate_tokens(partial)
         try:
             for event in get_adapter(endpoint.wire)(endpoint, request, timeouts_for(self.policy, alias)):
                 if isinstance(event, TextDelta):
@@ -236,11 +241,13 @@ class Executor:
             attempt.error = "interrupted by the user" if isinstance(stop, KeyboardInterrupt) else "output closed"
             _finish_timing(attempt, clock, timing)
             finish_costs(attempt, self.prices, tokens_in)
+            self.guard.settle(reserved, attempt.cost_usd)
             outcome.text = partial + attempt.text
             self.on_attempt(attempt)
             raise Interrupted(outcome, closed=isinstance(stop, OutputClosed)) from None
         _finish_timing(attempt, clock, timing)
         finish_costs(attempt, self.prices, tokens_in)
+        self.guard.settle(reserved, attempt.cost_usd)
         return attempt
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from routecli.errors import ProviderFailure
+from routecli.routing.caps import CapReached
 from routecli.routing.mapreduce import MapReducePlan, map_prompt, reduce_prompt
 from routecli.routing.plan import Plan
 from routecli.run.attempts import Attempt, CallSettings, Outcome, Output
@@ -22,16 +25,26 @@ StagedAttempt = tuple[str, Attempt]
 
 
 class _Quiet:
-    """Output for the hidden (map and intermediate) calls: no text on stdout; notices still shown."""
+    """Output for the hidden (map and intermediate) calls: no text on stdout. Their notices are shown at the end
+    of each stage, each once with a count, so twelve chunks falling back the same way make one line, not twelve."""
 
     def __init__(self, output: Output) -> None:
         self.output = output
+        self.counts: dict[str, int] = {}  # in order of first appearance
+        self.lock = threading.Lock()
 
     def emit(self, text: str) -> None:
         return None
 
     def notice(self, message: str) -> None:
-        self.output.notice(message)
+        with self.lock:
+            self.counts[message] = self.counts.get(message, 0) + 1
+
+    def flush(self) -> None:
+        with self.lock:
+            counts, self.counts = self.counts, {}
+        for message, count in counts.items():
+            self.output.notice(message if count == 1 else f"{message} ({count} times)")
 
 
 class Progress:
@@ -76,23 +89,52 @@ def run_map_reduce(
     map_options = plan.options.but(max_tokens=mr.settings.partial_tokens)
     total = len(mr.chunks)
     progress = Progress(mr.calls, show_progress)
-    hidden = _Quiet(output)
+    hidden = _Quiet(output)  # one for the run: identical notices of many chunks are counted together
 
     def record_as(stage: str) -> Callable[[Attempt], None]:
         return lambda attempt: attempts.append((stage, attempt))  # list.append is atomic
 
+    done: list[int] = []  # the calls finished, for the message when the cap stops the run
+
     def summarize_chunk(index: int) -> str:
         chunk = mr.chunks[index]
-        call = CallSettings(request.system, map_prompt(request, chunk, index + 1, total), False, True, False)
+        prompt = map_prompt(request, chunk, index + 1, total)
+        call = CallSettings(request.system, prompt, False, True, False, prompt_tokens=mr.chunk_tokens(chunk))
         executor = executor_for(hidden, record_as(f"map {index + 1}/{total}"))
         outcome = executor.run(mr.map_decision, map_options, call)
+        done.append(index)
         progress.advance()
         return outcome.text
 
     try:
+        return _stages(plan, mr, executor_for, output, final_call, progress, hidden, summarize_chunk, record_as)
+    except CapReached as stop:
+        # Say what the run spent (every recorded attempt, in-flight chunks included) and what it left undone.
+        spent = sum((a.cost_usd or Decimal(0) for _, a in attempts), Decimal(0))
+        combining = sum(level.calls for level in mr.levels)
+        left = f"{total - len(done)} chunk(s) and {combining} combining call(s)" if len(done) < total else (
+            "combining the partial summaries")
+        raise stop.but_not_done(f"{len(done)} of {total} chunks done; not done: {left}", spent) from None
+
+
+def _stages(
+    plan: Plan,
+    mr: MapReducePlan,
+    executor_for: Callable[[Output, Callable[[Attempt], None]], Executor],
+    output: Output,
+    final_call: Callable[[str], CallSettings],
+    progress: Progress,
+    hidden: _Quiet,
+    summarize_chunk: Callable[[int], str],
+    record_as: Callable[[str], Callable[[Attempt], None]],
+) -> Outcome:
+    request = plan.request
+    map_options = plan.options.but(max_tokens=mr.settings.partial_tokens)
+    total = len(mr.chunks)
+    try:
         output.notice(
-            f"input too large for one call: summarizing {total} chunks with {mr.map_decision.chosen}, "
-            f"then combining with {mr.reduce_decision.chosen}"
+            f"input too large for one call within the window and the cap: summarizing {total} chunks with "
+            f"{mr.map_decision.chosen}, then combining with {mr.reduce_decision.chosen}"
         )
         with ThreadPoolExecutor(max_workers=max(1, mr.settings.concurrency), thread_name_prefix="route-map") as pool:
             try:
@@ -100,6 +142,11 @@ def run_map_reduce(
             except ProviderFailure as error:
                 pool.shutdown(cancel_futures=True)
                 raise ProviderFailure(f"a chunk could not be summarized: {error.message}") from None
+            except CapReached:
+                pool.shutdown(cancel_futures=True)  # the chunks not started stay undone; those in flight finish
+                raise
+            finally:
+                hidden.flush()
         for number, level in enumerate(mr.levels, 1):
             last = number == len(mr.levels)
             if last:
@@ -107,13 +154,17 @@ def run_map_reduce(
             groups = [partials[i : i + level.group_size] for i in range(0, len(partials), level.group_size)]
             next_partials = []
             for group_index, group in enumerate(groups, 1):
-                call = CallSettings(request.system, reduce_prompt(request, group, final=False), False, True, False)
+                prompt = reduce_prompt(request, group, final=False)
+                call = CallSettings(request.system, prompt, False, True, False, mr.combine_tokens(len(group)))
                 executor = executor_for(hidden, record_as(f"reduce {number}.{group_index}/{len(groups)}"))
                 next_partials.append(executor.run(mr.map_decision, map_options, call).text)
                 progress.advance()
             partials = next_partials
     finally:
         progress.stop()
+        hidden.flush()
     executor = executor_for(output, record_as("reduce final"))
-    return executor.run(mr.reduce_decision, plan.options, final_call(reduce_prompt(request, partials, final=True)))
+    call = final_call(reduce_prompt(request, partials, final=True))
+    call = replace(call, prompt_tokens=mr.combine_tokens(len(partials)))
+    return executor.run(mr.reduce_decision, plan.options, call)
 

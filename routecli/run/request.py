@@ -6,16 +6,19 @@ stdout carries the reply and nothing else; the panel, notices and the usage line
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from routecli.errors import EXIT_INTERRUPTED, ProviderFailure, RouteError
+from routecli.errors import EXIT_INTERRUPTED, BudgetError, ProviderFailure, RouteError
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
 from routecli.policy.types import Policy
+from routecli.routing.caps import run_cap
 from routecli.routing.plan import Plan, require_model
 from routecli.run.attempts import Attempt, CallSettings, Interrupted, Outcome, Output, OutputClosed
+from routecli.run.capguard import CapGuard
 from routecli.run.executor import Executor
 from routecli.run.failures import RateLimitPauses
 from routecli.run.review import Review, Reviewing, Verdict, verdict_lines
@@ -115,10 +118,15 @@ def run_request(
     review: Review | None = None
     escalation_failed: str | None = None
     pauses = RateLimitPauses()  # shared by parallel chunk calls: a 429 pauses all calls to that provider
+    state = plan.state
+    guard = CapGuard(run_cap(policy, options, state.spent_today, state.spent_month))  # the whole run, one cap
 
     def executor_for(out: Output, on_attempt: Callable[[Attempt], None]) -> Executor:
-        return Executor(policy, environment, plan.prices, paths, out, on_attempt=on_attempt, pauses=pauses)
+        return Executor(
+            policy, environment, plan.prices, paths, out, on_attempt=on_attempt, pauses=pauses, guard=guard
+        )
 
+    started = time.monotonic()
     try:
         if plan.mapreduce is not None:
             from routecli.run.mapreduce import run_map_reduce
@@ -141,7 +149,7 @@ def run_request(
             output.notice("interrupted; the partial reply above is kept")
         _record(plan, paths, attempts, command, display, output, keep_going=True)
         return EXIT_PIPE_CLOSED if stop.closed else EXIT_INTERRUPTED
-    except ProviderFailure as failure:
+    except (ProviderFailure, BudgetError) as failure:
         # The one-line error and exit code come from cli.main; with --json the details go to stdout too.
         if display.json:
             failed = Outcome(text="", attempts=[a for _, a in attempts])
@@ -150,6 +158,7 @@ def run_request(
         _record(plan, paths, attempts, command, display, output, keep_going=True)
         raise
     code = 0
+    elapsed = round(time.monotonic() - started, 4)
     if review is not None:
         for line in verdict_lines(review):  # concerns and "unavailable" are shown even under --quiet
             if review.verdict == Verdict.PASS and escalation_failed is None:
@@ -158,7 +167,7 @@ def run_request(
                 notice(line)
     if display.json:
         side = [(stage, a) for stage, a in attempts if stage in AUX_STAGES]
-        print_json(result_dict(plan, outcome, command, escalation_failed, review, side))
+        print_json(result_dict(plan, outcome, command, escalation_failed, review, side, elapsed_s=elapsed))
     else:
         if held_back:
             try:
@@ -171,7 +180,7 @@ def run_request(
             except OutputClosed:
                 code = EXIT_PIPE_CLOSED
         if (display.usage or display.verbose) and not code:
-            sys.stderr.write(usage_line(outcome) + _side_cost(attempts) + "\n")
+            sys.stderr.write(usage_line(outcome, elapsed) + _side_cost(attempts) + "\n")
     _record(plan, paths, attempts, command, display, output, keep_going=escalation_failed is not None)
     if escalation_failed is not None and not code:
         raise ProviderFailure(escalation_failed)  # the first reply is printed with its concerns; exit 7 says so
@@ -263,10 +272,13 @@ def result_dict(
     error: str | None = None,
     review: Review | None = None,
     side: Sequence[tuple[str | None, Attempt]] = (),
+    elapsed_s: float | None = None,
 ) -> dict[str, Any]:
-    """The `--json` shape of `route ask` / `route summarize`."""
+    """The `--json` shape of `route ask` / `route summarize`: `usage` is the final call's, `cost_usd` and
+    `totals` cover every call (retries, fallbacks, map-reduce chunks)."""
     final = outcome.final
     cost = outcome.cost_usd
+    attempts = outcome.attempts
     return {
         "command": command,
         "reply": outcome.text,
@@ -288,6 +300,14 @@ def result_dict(
             "estimated": final.usage_estimated,
         },
         "cost_usd": None if cost is None else float(cost),
+        "final_cost_usd": None if final is None or final.cost_usd is None else float(final.cost_usd),
+        "totals": {
+            "calls": len(attempts),
+            "input_tokens": sum(a.input_tokens or 0 for a in attempts),
+            "output_tokens": sum(a.output_tokens or 0 for a in attempts),
+            "cost_usd": None if cost is None else float(cost),
+            "elapsed_s": elapsed_s,
+        },
         "attempts": [a.as_dict() for a in outcome.attempts],
         "plan": None if plan.mapreduce is None else plan.mapreduce.as_dict(),
         "review": None if review is None else review.as_dict(),

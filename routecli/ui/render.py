@@ -92,6 +92,8 @@ def tokens_text(decision: Decision) -> str:
     t = decision.tokens
     if t.is_exact:
         return f"{t.value:,} (exact, cl100k_base)"
+    if t.sampled is not None:
+        return f"~{t.value:,} (estimated from samples of the input, within ~15%; between {t.lower:,} and {t.upper:,})"
     return f"~{t.value:,} (estimate; between {t.lower:,} and {t.upper:,}, no threshold depends on the exact count)"
 
 
@@ -252,21 +254,39 @@ def show_panel(decision: Decision, no_color: bool = False) -> None:
     console(sys.stderr, no_color).print(Panel(body, title="route", title_align="left", expand=False))
 
 
-def usage_line(outcome: Any) -> str:
-    """One line after the reply: model, tokens, cost, time, and how many attempts it took."""
+def usage_line(outcome: Any, elapsed_s: float | None = None) -> str:
+    """One line after the reply: the final call (model, tokens, time) and, when the reply took more than one
+    call (retries, fallbacks, map-reduce chunks), the totals of every call apart: calls, tokens, cost, time."""
     final = outcome.final
     if final is None:
         return "route: no reply"
-    tokens = f"{final.input_tokens or 0:,} in / {final.output_tokens or 0:,} out"
+    tokens = _tokens(final.input_tokens, final.output_tokens)
     if final.cached_input_tokens:
         tokens += f" ({final.cached_input_tokens:,} cached)"
     if final.usage_estimated:
         tokens += " (estimated)"
     total = outcome.cost_usd
     cost = money(total, 6) if total is not None else "unpriced"
-    extra = f" · {len(outcome.attempts)} attempts" if len(outcome.attempts) > 1 else ""
-    took = f" · {final.total_s:.1f}s" if final.total_s is not None else ""
-    return f"route: {final.alias} · {tokens} · {cost}{took}{extra}"
+    took = f" · {_seconds(final.total_s)}" if final.total_s is not None else ""
+    attempts = outcome.attempts
+    if len(attempts) <= 1:
+        return f"route: {final.alias} · {tokens} · {cost}{took}"
+    final_cost = money(final.cost_usd, 6) if final.cost_usd is not None else "unpriced"
+    all_tokens = _tokens(sum(a.input_tokens or 0 for a in attempts), sum(a.output_tokens or 0 for a in attempts))
+    wall = f" · {_seconds(elapsed_s)}" if elapsed_s is not None else ""
+    return (
+        f"route: {final.alias} (final call) · {tokens} · {final_cost}{took}; "
+        f"all {len(attempts)} calls: {all_tokens} · {cost}{wall}"
+    )
+
+
+def _tokens(tokens_in: int | None, tokens_out: int | None) -> str:
+    return f"{tokens_in or 0:,} in / {tokens_out or 0:,} out"
+
+
+def _seconds(value: float) -> str:
+    """A fast call is not "0.0s": under a tenth of a second it is shown in milliseconds."""
+    return f"{value:.1f}s" if value >= 0.1 else f"{value * 1000:.0f}ms"
 
 
 def mapreduce_report(plan: Any) -> None:
@@ -275,12 +295,13 @@ def mapreduce_report(plan: Any) -> None:
     levels = ", then ".join(f"{lv['calls']} call(s) combining {lv['inputs']}" for lv in data["reduce_levels"])
     lines = [
         "",
-        "Plan        map-reduce: the input fits no single window",
+        "Plan        map-reduce: no single call takes the input within the window and the cap",
         f"            map: {data['chunks']} chunks of up to ~{data['chunk_tokens_max']:,} tokens → "
         f"{data['map_model']} ({data['concurrency']} at a time; fallbacks: {' → '.join(data['map_chain'][1:]) or '-'})",
         f"            reduce: {levels}; final call by {data['reduce_model']}",
         f"            {data['calls']} calls, estimated {money(_dec(data['estimated_cost_usd']))}, "
-        f"worst case {money(_dec(data['worst_case_cost_usd']))}",
+        f"worst case {money(_dec(data['worst_case_cost_usd']))} (each call by the dearest model of its chain)"
+        + (f"; the run stops before crossing {money(_dec(data['cap_usd']))} ({data['cap']})" if data["cap"] else ""),
         f"Budget      {data['budget']}"
         + (f" (map calls downgraded to {data['downgraded_to']})" if data["downgraded_to"] else ""),
     ]
@@ -314,6 +335,14 @@ def side_calls_report(plan: Any) -> None:
         lines.append(f"Worst case  {money(plan.worst_case_cost)} (the reply and its review)")
     if lines:
         sys.stdout.write("\n".join(lines) + "\n")
+
+
+def single_plan_report(data: dict[str, Any]) -> None:
+    """The money of a one-call plan under `route explain`: the worst case and the cap the run stops before."""
+    line = f"Worst case  {money(_dec(data['worst_case_cost_usd']))} (the dearest model of the chain, whole output)"
+    if data["cap"]:
+        line += f"; retries and fallbacks stop before crossing {money(_dec(data['cap_usd']))} ({data['cap']})"
+    sys.stdout.write(line + "\n")
 
 
 def _dec(value: float | None) -> Decimal | None:
