@@ -89,7 +89,8 @@ def plan_review(
         reply = decision.verdict(decision.chosen).output_reserve
         if price is not None:
             worst = price.cost(decision.tokens.value + reply + RUBRIC_TOKENS, task.review.max_output)
-    answer = decision.verdict(decision.chosen).worst_case_cost
+    chain = [decision.verdict(alias).worst_case_cost for alias in decision.chain]
+    answer = None if any(w is None for w in chain) else max(w for w in chain if w is not None)  # any may answer
     if worst is not None and answer is not None:
         crossed = _budget_reasons(policy, state, options, answer + worst)
         if crossed:
