@@ -1,12 +1,16 @@
-"""Rendering `route costs`, `route stats` and `route paths` for people (Rich tables) and programs (CSV)."""
+"""Rendering `route costs`, `route stats`, `route cooldowns` and `route paths`: Rich tables for people, CSV."""
 
 from __future__ import annotations
 
 import csv
+import math
 import sys
+from datetime import datetime
 from typing import Any
 
+from routecli.ledger.cooldowns import Cooldown
 from routecli.ledger.reports import CostReport, StatsReport, Totals
+from routecli.policy.types import Policy
 from routecli.ui.render import console, money
 
 
@@ -146,3 +150,55 @@ def paths_report(info: dict[str, Any], no_color: bool = False) -> None:
     width = max(len(k) for k in info)
     for key, value in info.items():
         sys.stdout.write(f"{key.ljust(width)}  {value}\n")
+
+
+def cooldown_rows(entries: dict[str, Cooldown], policy: Policy, now: float) -> list[dict[str, Any]]:
+    """One row per cooldown in force, soonest over first: which model (None: all of the provider's), why, until."""
+    from routecli.ledger.cooldowns import scope
+
+    rows = []
+    for key, entry in sorted(entries.items(), key=lambda item: item[1].until):
+        kind, name = scope(key)
+        model = policy.models.get(name) if kind == "model" else None
+        rows.append(
+            {
+                "key": key,
+                "alias": name if kind == "model" else None,
+                "provider": name if kind == "provider" else (model.provider if model else None),
+                "reason": entry.reason,
+                "until": datetime.fromtimestamp(entry.until).astimezone().isoformat(timespec="seconds"),
+                "seconds_left": math.ceil(entry.until - now),
+            }
+        )
+    return rows
+
+
+def _left(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def cooldowns_table(rows: list[dict[str, Any]], no_color: bool = False) -> None:
+    from rich.table import Table
+
+    out = console(sys.stdout, no_color)
+    if not rows:
+        out.print("No cooldowns in force.")
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in ("model", "provider", "reason", "until", "left"):
+        table.add_column(name, justify="right" if name == "left" else "left", no_wrap=name != "reason")
+    for row in rows:
+        until = datetime.fromisoformat(row["until"])
+        table.add_row(
+            row["alias"] or "(all its models)",
+            row["provider"] or "?",
+            row["reason"],
+            until.strftime("%H:%M:%S" if until.date() == datetime.now().astimezone().date() else "%Y-%m-%d %H:%M"),
+            _left(row["seconds_left"]),
+        )
+    out.print(table)
+    out.print("[dim]`route cooldowns clear [MODEL]` lets route use them again[/]")
