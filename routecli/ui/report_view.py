@@ -11,6 +11,7 @@ from typing import Any
 from routecli.ledger.cooldowns import Cooldown
 from routecli.ledger.reports import CostReport, StatsReport, Totals
 from routecli.policy.types import Policy
+from routecli.ui.fit import keep_columns, wrap
 from routecli.ui.render import console, money
 
 
@@ -28,20 +29,22 @@ def costs_table(report: CostReport, no_color: bool = False) -> None:
         if report.savings is not None:
             out.print(f"Nothing to compare with {report.savings.vs}.")
         return
+    numbers = ["requests", "attempts", "failed", "input tok", "output tok", "cost"]
+    header = [*report.by, *numbers]
+    rows = [[*(str(key[name]) for name in report.by), *_numbers(totals)] for key, totals in report.groups]
+    total = [*(["total"] + [""] * (len(report.by) - 1) if report.by else []), *_numbers(report.total)]
+    widths = [max(len(row[i]) for row in [header, *rows, total]) for i in range(len(header))]
+    # On a narrow terminal the token counts go first, then failures: the groups, requests, attempts and cost stay.
+    groups = len(report.by)
+    kept = keep_columns(widths, (groups + 3, groups + 4, groups + 2), out.width)
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for name in report.by:
-        table.add_column(name)
-    for name in ("calls", "failed", "input tok", "output tok", "cost"):
-        table.add_column(name, justify="right")
-    for key, totals in report.groups:
-        table.add_row(*(str(key[name]) for name in report.by), *_numbers(totals))
+    for index in kept:
+        table.add_column(header[index], justify="left" if index < groups else "right")
+    for row in rows:
+        table.add_row(*(row[i] for i in kept))
     if report.by:
         table.add_section()
-    table.add_row(
-        *(["total"] + [""] * (len(report.by) - 1) if report.by else []), *_numbers(report.total), style="bold"
-    )
-    if not report.by:
-        table.columns[0].header = "calls"
+    table.add_row(*(total[i] for i in kept), style="bold")
     out.print(table)
     _pending(out, report)
     if report.total.unpriced:
@@ -68,6 +71,7 @@ def _pending(out: Any, report: CostReport) -> None:
 
 def _numbers(totals: Totals) -> list[str]:
     return [
+        f"{totals.requests:,}",
         f"{totals.calls:,}",
         f"{totals.failed:,}",
         f"{totals.input_tokens:,}",
@@ -111,6 +115,9 @@ def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}s"
 
 
+STATS_DROP = (5, 7, 3)  # on a narrow terminal: ttft p95, total p95, fallback (success and the p50s stay)
+
+
 def stats_table(report: StatsReport, no_color: bool = False) -> None:
     from rich.table import Table
 
@@ -122,11 +129,9 @@ def stats_table(report: StatsReport, no_color: bool = False) -> None:
         ("models", [m.as_dict() for m in report.models], "alias"),
         ("providers", report.providers, "provider"),
     ):
-        table = Table(title=title, title_justify="left", box=None, header_style="bold", pad_edge=False)
-        for column in (name, "calls", "success", "fallback", "ttft p50", "ttft p95", "total p50", "total p95"):
-            table.add_column(column, justify="left" if column == name else "right")
-        for row in rows:
-            table.add_row(
+        header = [name, "calls", "success", "fallback", "ttft p50", "ttft p95", "total p50", "total p95"]
+        cells = [
+            [
                 row[name],
                 f"{row['calls']:,}",
                 f"{row['success_rate']:.0%}",
@@ -135,13 +140,22 @@ def stats_table(report: StatsReport, no_color: bool = False) -> None:
                 _secs(row["first_token_p95_s"]),
                 _secs(row["total_p50_s"]),
                 _secs(row["total_p95_s"]),
-            )
+            ]
+            for row in rows
+        ]
+        widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
+        kept = keep_columns(widths, STATS_DROP, out.width)
+        table = Table(title=title, title_justify="left", box=None, header_style="bold", pad_edge=False)
+        for index in kept:
+            table.add_column(header[index], justify="left" if index == 0 else "right")
+        for line in cells:
+            table.add_row(*(line[i] for i in kept))
         out.print(table)
         out.print()
     if report.recommendations:
         out.print("[bold]Recommendations[/]")
-        for line in report.recommendations:
-            out.print(f"- {line}")
+        for line in report.recommendations:  # wrapped by hand to hang under the dash
+            out.print("\n".join(wrap(f"- {line}", out.width, 2)), markup=False)
     else:
         out.print("No recommendations: nothing stands out.")
 
