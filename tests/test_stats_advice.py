@@ -163,3 +163,22 @@ def test_stats_reads_an_older_ledger_without_the_complexity_column(route, home):
     result = route("stats", "--json")
     assert result.returncode == 0, result.stderr
     assert result.json()["models"][0]["alias"] == "claude-haiku" and result.json()["tier_advice"] == []
+
+
+def test_only_the_most_recent_requests_of_a_task_are_replayed(route, home, tmp_path, monkeypatch):
+    monkeypatch.setattr("routecli.run.advice.REPLAY_LIMIT", 4)  # the route fixture runs in this process
+    (tmp_path / "mine.yaml").write_text(HAIKU_SUMMARIZES)
+    _haiku_first_choice(home, 30, 30)
+    _summaries_by_mistral_large(home, 10)
+    [advice] = route("stats", "--policy", "mine.yaml", "--json").json()["tier_advice"]
+    assert advice["requests_replayed"] == 4 and advice["requests_changed"] == 4
+
+
+def test_a_broken_policy_leaves_the_numbers_and_says_why_there_is_no_advice(route, home):
+    _haiku_first_choice(home, 30, 30)
+    (home / "config").mkdir()
+    (home / "config" / "routes.yaml").write_text("tasks: [unclosed\n")
+    result = route("stats", "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.json()["models"][0]["calls"] == 30 and result.json()["tier_advice"] == []
+    assert result.stderr.startswith("route: no min_tier advice:") and "routes.yaml:" in result.stderr

@@ -38,7 +38,7 @@ class FirstChoice:
 
 @dataclass
 class DecisionHistory:
-    requests: list[RecordedRequest] = field(default_factory=list)
+    requests: list[RecordedRequest] = field(default_factory=list)  # oldest first
     first_choice: dict[str, FirstChoice] = field(default_factory=dict)
     providers: set[str] = field(default_factory=set)  # every provider that was called: its key was there
 
@@ -53,7 +53,7 @@ def decision_history(ledger_path: Path, since: float | None) -> DecisionHistory:
         stage = "stage" if "stage" in columns else "NULL"
         rows = ledger.query(
             f"SELECT alias, provider, status, total_s, try_number, task, profile, {complexity}, input_tokens, "
-            f"{stage} FROM attempts WHERE chain_position = 0 AND ts >= ?",
+            f"{stage} FROM attempts WHERE chain_position = 0 AND ts >= ? ORDER BY ts",
             (since or 0.0,),
         )
         history.providers = {row[0] for row in ledger.query("SELECT DISTINCT provider FROM attempts")}

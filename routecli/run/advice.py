@@ -26,6 +26,7 @@ from routecli.routing.tokens import TokenCount
 
 MIN_FIRST_CHOICE_CALLS = 20  # calls as the chosen model before its record says anything
 MIN_SUCCESS_RATE = 0.95  # of those calls, the share that must have succeeded
+REPLAY_LIMIT = 500  # the most recent requests per task decided again (two decisions each, ~0.1 ms apiece)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def tier_advice(
 ) -> list[TierAdvice]:
     advice = []
     for name, task in policy.tasks.items():
-        requests = [r for r in history.requests if r.task == name]
+        requests = [r for r in history.requests if r.task == name][-REPLAY_LIMIT:]  # oldest first
         if task.min_tier <= 1 or not requests:
             continue
         lowered = replace(policy, tasks={**policy.tasks, name: replace(task, min_tier=task.min_tier - 1)})
