@@ -114,3 +114,15 @@ def test_bash_completes_the_command_and_the_cooling_aliases(shell_env, home):  #
     _seed(home)
     found, errors = bash_complete(shell_env, "cooldowns", "clear", "")
     assert set(found) == {"anthropic", "mistral-medium", "gpt-mini"} and errors == ""
+
+
+def test_a_broken_policy_does_not_stop_listing_or_clearing(route, home):
+    _seed(home)
+    (home / "config").mkdir()
+    (home / "config" / "routes.yaml").write_text("models: [unclosed\n")
+    listed = route("cooldowns", "--json")
+    assert listed.returncode == 0 and "cannot be read" in listed.stderr and "routes.yaml:" in listed.stderr
+    assert [r["provider"] for r in listed.json()] == ["anthropic", None, None]  # models unmatched, still listed
+    cleared = route("cooldowns", "clear", "mistral-medium")
+    assert cleared.returncode == 0 and "model:mistral-medium" in cleared.stdout
+    assert route("cooldowns", "clear").returncode == 0 and cooldowns.load(_file(home)) == {}

@@ -184,14 +184,13 @@ def cooldowns_list(
         return
     import time
 
-    from routecli.cli.ask import load
     from routecli.ledger import cooldowns
     from routecli.ui.render import print_json
     from routecli.ui.report_view import cooldown_rows, cooldowns_table
 
-    loaded, paths = load(policy)
+    paths = get_paths()
     now = time.time()
-    rows = cooldown_rows(cooldowns.load(paths.cooldowns, now), loaded, now)
+    rows = cooldown_rows(cooldowns.load(paths.cooldowns, now), _models_and_providers(policy), now)
     if json_out:
         print_json(rows)
     else:
@@ -211,17 +210,17 @@ def cooldowns_clear(
     policy: PolicyOpt = None,
 ) -> None:
     """Clear every cooldown, or those that keep ALIAS out (its own and its provider's)."""
-    from routecli.cli.ask import load
     from routecli.errors import InputError, UsageError
     from routecli.ledger import cooldowns
 
-    loaded, paths = load(policy)
+    paths = get_paths()
     keys = None
     if alias is not None:
         in_force = cooldowns.load(paths.cooldowns)
-        if alias in loaded.models:
-            keys = [f"model:{alias}", f"provider:{loaded.models[alias].provider}"]
-        elif alias in loaded.providers:
+        model_providers, providers = _models_and_providers(policy)
+        if alias in model_providers:
+            keys = [f"model:{alias}", f"provider:{model_providers[alias]}"]
+        elif alias in providers:
             keys = [f"provider:{alias}"]
         elif f"model:{alias}" in in_force or f"provider:{alias}" in in_force:  # no longer in the policy
             keys = [f"model:{alias}", f"provider:{alias}"]
@@ -235,3 +234,18 @@ def cooldowns_clear(
         typer.echo("no cooldown in force" + (f" for {alias}" if alias else ""))
         return
     typer.echo(f"cleared {len(removed)} cooldown(s): {', '.join(removed)}")
+
+
+def _models_and_providers(policy: str | None) -> tuple[dict[str, str], frozenset[str]]:
+    """Each model's provider, and the providers, from the policy; a broken policy says so once and leaves the
+    cooldowns file itself to go by (cooldowns are what one reaches for when things are already going wrong)."""
+    from routecli.cli.ask import load
+    from routecli.errors import PolicyError
+    from routecli.ui.render import notice
+
+    try:
+        loaded, _ = load(policy)
+    except PolicyError as error:
+        notice(f"the policy cannot be read, so models are not matched to providers: {error.message}")
+        return {}, frozenset()
+    return {alias: model.provider for alias, model in loaded.models.items()}, frozenset(loaded.providers)

@@ -10,7 +10,6 @@ from typing import Any
 
 from routecli.ledger.cooldowns import Cooldown
 from routecli.ledger.reports import CostReport, StatsReport, Totals
-from routecli.policy.types import Policy
 from routecli.ui.fit import keep_columns, wrap
 from routecli.ui.render import console, money
 
@@ -166,19 +165,21 @@ def paths_report(info: dict[str, Any], no_color: bool = False) -> None:
         sys.stdout.write(f"{key.ljust(width)}  {value}\n")
 
 
-def cooldown_rows(entries: dict[str, Cooldown], policy: Policy, now: float) -> list[dict[str, Any]]:
-    """One row per cooldown in force, soonest over first: which model (None: all of the provider's), why, until."""
+def cooldown_rows(
+    entries: dict[str, Cooldown], known: tuple[dict[str, str], frozenset[str]], now: float
+) -> list[dict[str, Any]]:
+    """One row per cooldown in force, soonest over first: which model (None: all of the provider's), why, until.
+    `known`: each model's provider, and the providers, from the policy."""
     from routecli.ledger.cooldowns import scope
 
     rows = []
     for key, entry in sorted(entries.items(), key=lambda item: item[1].until):
         kind, name = scope(key)
-        model = policy.models.get(name) if kind == "model" else None
         rows.append(
             {
                 "key": key,
                 "alias": name if kind == "model" else None,
-                "provider": name if kind == "provider" else (model.provider if model else None),
+                "provider": name if kind == "provider" else known[0].get(name),
                 "reason": entry.reason,
                 "until": datetime.fromtimestamp(entry.until).astimezone().isoformat(timespec="seconds"),
                 "seconds_left": math.ceil(entry.until - now),
