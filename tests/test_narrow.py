@@ -165,3 +165,15 @@ def test_costs_without_groups_shows_requests_and_attempts(route, home):
     _seed(home)
     table = route("costs").stdout.splitlines()
     assert table[0].split()[:2] == ["requests", "attempts"] and table[1].split()[:2] == ["12", "18"]
+
+
+def test_explain_of_a_map_reduce_plan_fits_80_columns(route, fake_provider, tmp_path):
+    from conftest import provider_env
+    from test_mapreduce import CHUNKED, _document
+
+    policy = tmp_path / "p.yaml"
+    policy.write_text(CHUNKED)
+    text = route("explain", "--policy", str(policy), input=_document(1_000_000),
+                 env={**provider_env(fake_provider), **NARROW}).stdout
+    assert "map-reduce" in text and "worst case" in _flat(text)
+    _fits(text)
