@@ -177,3 +177,15 @@ def test_explain_of_a_map_reduce_plan_fits_80_columns(route, fake_provider, tmp_
                  env={**provider_env(fake_provider), **NARROW}).stdout
     assert "map-reduce" in text and "worst case" in _flat(text)
     _fits(text)
+
+
+def test_a_key_pasted_as_an_alias_is_masked_before_it_is_wrapped(route, tmp_path):
+    from test_keys import FAKE_KEY, _no_part_of_key
+
+    path = tmp_path / "alias.yaml"
+    path.write_text(f"models:\n  {FAKE_KEY}:\n    provider: anthropic\n    id: x\n    context: 100000\n"
+                    "    max_output: 1000\n    tier: 1\n")
+    result = route("explain", "hello", "-m", FAKE_KEY, "--policy", str(path),
+                   env={"ANTHROPIC_API_KEY": "sk-ant-test-anthropic-0001", "COLUMNS": "40"})
+    assert result.returncode == 0, result.stderr
+    _no_part_of_key(result.stdout + result.stderr)

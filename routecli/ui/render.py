@@ -111,10 +111,10 @@ def _columns(rows: list[list[str]], header: list[str], width: int | None = None)
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     kept = keep_columns(widths, EXPLAIN_DROP, width, VERDICT_MIN)
     lead = sum(widths[i] + GAP for i in kept[:-1])
+    room = None if width is None else max(width - lead, VERDICT_MIN)
     lines = []
     for row in [header, *rows]:
         head = "".join(str(row[i]).ljust(widths[i] + GAP) for i in kept[:-1])
-        room = None if width is None else max(width - lead, VERDICT_MIN)
         parts = wrap(str(row[kept[-1]]), room, 0)
         lines.append((head + parts[0]).rstrip())
         lines += [(" " * lead + part).rstrip() for part in parts[1:]]
@@ -143,7 +143,9 @@ def explain_report(decision: Decision, no_color: bool = False) -> None:
         chosen = "→ " if v.alias == decision.chosen else "  "
         rows.append([chosen + v.alias, v.provider, v.model_id, v.role, str(v.tier), f"{v.context:,}",
                      money(v.estimated_cost), f"{mark} {v.why}"])
-    table = _columns(rows, EXPLAIN_HEADER, width)
+    from routecli.ui.policy_view import masked
+
+    table = _columns([[masked(cell) for cell in row] for row in rows], EXPLAIN_HEADER, width)  # masked, then cut
     if color:  # painted after fitting: escape codes take no room on the screen
         table = [line.replace("✓", _paint("✓", "32", True)).replace("✗", _paint("✗", "31", True)) for line in table]
     lines += ["", *table, ""]
@@ -159,17 +161,18 @@ def explain_report(decision: Decision, no_color: bool = False) -> None:
         width,
         color,
     )
-    from routecli.ui.policy_view import masked
-
     out.write(masked("\n".join(lines)) + "\n")
     out.flush()
 
 
 def _labelled(items: list[tuple[str, str]], width: int | None, color: bool) -> list[str]:
-    """`Label       value` lines, the value wrapped under itself to fit `width`; the label painted bold."""
+    """`Label       value` lines, the value wrapped under itself to fit `width`; the label painted bold.
+    Masked before it is wrapped: a key cut in two would no longer be recognised."""
+    from routecli.ui.policy_view import masked
+
     lines = []
     for label, value in items:
-        wrapped = wrap(" " * LABEL + value, width, LABEL)
+        wrapped = wrap(" " * LABEL + masked(value), width, LABEL)
         first = wrapped[0][LABEL:]
         lines.append((_paint(label, "1", color) + " " * (LABEL - len(label)) if label else " " * LABEL) + first)
         lines += wrapped[1:]
