@@ -80,9 +80,16 @@ def test_an_older_ledger_is_migrated_with_its_rows_rolled_up(tmp_path: Path):
         ledger.write(_rows(400, seed=3))
         expected = _scan(ledger, ("day", "alias"), None, None)
     conn = sqlite3.connect(path)
+    added = [  # the columns later versions add (4: first_byte_s, overhead_s; then any other)
+        statement.split()[-2]
+        for statements in _MIGRATIONS[2:]
+        for statement in statements
+        if statement.startswith("ALTER TABLE attempts ADD COLUMN")
+    ]
     conn.executescript(
-        "DROP TRIGGER attempts_rollup; DROP TABLE rollup; ALTER TABLE attempts DROP COLUMN first_byte_s; "
-        "ALTER TABLE attempts DROP COLUMN overhead_s; PRAGMA user_version = 2;"  # undo versions 3 and 4
+        "DROP TRIGGER attempts_rollup; DROP TABLE rollup; "
+        + "".join(f"ALTER TABLE attempts DROP COLUMN {column}; " for column in added)
+        + "PRAGMA user_version = 2;"  # undo versions 3 and up
     )
     conn.close()
 

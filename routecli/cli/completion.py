@@ -130,6 +130,22 @@ def complete_group(ctx: Any, incomplete: str) -> list[Completion]:
         return []
 
 
+def complete_cooling(ctx: Any, incomplete: str) -> list[Completion]:
+    """For `cooldowns clear`: the models and providers cooling down now (a small JSON file; no policy needed)."""
+    try:
+        from routecli.ledger import cooldowns
+        from routecli.paths import get_paths
+
+        found = []
+        for key, entry in cooldowns.load(get_paths().cooldowns).items():
+            kind, name = cooldowns.scope(key)
+            if name.startswith(incomplete):
+                found.append((name, _clean(f"{kind} cooling down after {entry.reason}")))
+        return found
+    except Exception:
+        return []
+
+
 # ----------------------------------------------------------------------------- the shell scripts
 
 _HEADERS = {

@@ -92,17 +92,33 @@ def costs(
 @app.command()
 def stats(
     since: Annotated[str, typer.Option("--since", help="From this time: 7d, 30d, today, a date.")] = "30d",
+    policy: PolicyOpt = None,
     json_out: JsonOpt = False,
     no_color: NoColorOpt = False,
 ) -> None:
     """Reliability and speed per model and provider: success, fallbacks, latency p50/p95, and advice."""
+    from routecli.errors import PolicyError
+    from routecli.ledger.decisions import decision_history
     from routecli.ledger.reports import parse_when, stats_report
-    from routecli.ui.render import print_json
+    from routecli.policy.prices import resolve_prices
+    from routecli.run.advice import replay_state, tier_advice
+    from routecli.ui.render import notice, print_json
     from routecli.ui.report_view import stats_table
 
-    report = stats_report(get_paths().ledger, parse_when(since))
+    start = parse_when(since)
+    report = stats_report(get_paths().ledger, start)
+    advice = []
+    try:
+        loaded_policy, paths = load(policy)
+    except PolicyError as error:  # the numbers do not depend on the policy: show them, without the replay
+        notice(f"no min_tier advice: {error.message}")
+    else:
+        history = decision_history(paths.ledger, start)
+        prices = resolve_prices(loaded_policy, paths.price_cache)
+        advice = tier_advice(loaded_policy, prices, replay_state(loaded_policy, history), history)
+    report.recommendations += [item.text for item in advice]
     if json_out:
-        print_json(report.as_dict())
+        print_json({**report.as_dict(), "tier_advice": [item.as_dict() for item in advice]})
     else:
         stats_table(report, no_color)
 

@@ -1,4 +1,4 @@
-"""Housekeeping commands: `route doctor`, `route policy show|validate`, `route completion`.
+"""Housekeeping commands: `route doctor`, `route policy ...`, `route cooldowns [clear]`, `route completion`.
 
 Registered on the app from cli.py (which imports this module at its end). Like cli.py, only wiring lives
 here, and every import beyond Typer happens inside the commands, so `route --help` stays fast.
@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from routecli.cli.app import JsonOpt, NoColorOpt, PolicyOpt, app
+from routecli.cli.completion import complete_cooling
 from routecli.paths import get_paths
 
 # ----------------------------------------------------------------------------- route doctor
@@ -188,3 +189,90 @@ def completion(
         got = f" (not {shell!r})" if shell else ""
         raise UsageError(f"name a shell: {', '.join(SHELLS)}{got}, or --write DIR")
     sys.stdout.write(script(shell))
+
+
+# ----------------------------------------------------------------------------- route cooldowns [clear]
+
+cooldowns_app = typer.Typer(
+    name="cooldowns",
+    help="List the cooldowns in force (models and providers route skips after a failure), or clear them.",
+    invoke_without_command=True,
+    rich_markup_mode=None,
+)
+app.add_typer(cooldowns_app, name="cooldowns")
+
+
+@cooldowns_app.callback()
+def cooldowns_list(
+    ctx: typer.Context, policy: PolicyOpt = None, json_out: JsonOpt = False, no_color: NoColorOpt = False
+) -> None:
+    """Each cooldown in force: the model (or every model of a provider), the failure, until when, time left."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import time
+
+    from routecli.ledger import cooldowns
+    from routecli.ui.render import print_json
+    from routecli.ui.report_view import cooldown_rows, cooldowns_table
+
+    paths = get_paths()
+    now = time.time()
+    rows = cooldown_rows(cooldowns.load(paths.cooldowns, now), _models_and_providers(policy), now)
+    if json_out:
+        print_json(rows)
+    else:
+        cooldowns_table(rows, no_color)
+
+
+@cooldowns_app.command("clear")
+def cooldowns_clear(
+    alias: Annotated[
+        str | None,
+        typer.Argument(
+            help="A model alias or provider name (default: clear every cooldown).",
+            autocompletion=complete_cooling,
+            show_default=False,
+        ),
+    ] = None,
+    policy: PolicyOpt = None,
+) -> None:
+    """Clear every cooldown, or those that keep ALIAS out (its own and its provider's)."""
+    from routecli.errors import InputError, UsageError
+    from routecli.ledger import cooldowns
+
+    paths = get_paths()
+    keys = None
+    if alias is not None:
+        in_force = cooldowns.load(paths.cooldowns)
+        model_providers, providers = _models_and_providers(policy)
+        if alias in model_providers:
+            keys = [f"model:{alias}", f"provider:{model_providers[alias]}"]
+        elif alias in providers:
+            keys = [f"provider:{alias}"]
+        elif f"model:{alias}" in in_force or f"provider:{alias}" in in_force:  # no longer in the policy
+            keys = [f"model:{alias}", f"provider:{alias}"]
+        else:
+            raise UsageError(f"unknown model or provider '{alias}' (see `route models` and `route cooldowns`)")
+    try:
+        removed = cooldowns.clear(paths.cooldowns, keys)
+    except OSError as error:
+        raise InputError(f"cannot write the cooldowns file {paths.cooldowns}: {error.strerror or error}") from None
+    if not removed:
+        typer.echo("no cooldown in force" + (f" for {alias}" if alias else ""))
+        return
+    typer.echo(f"cleared {len(removed)} cooldown(s): {', '.join(removed)}")
+
+
+def _models_and_providers(policy: str | None) -> tuple[dict[str, str], frozenset[str]]:
+    """Each model's provider, and the providers, from the policy; a broken policy says so once and leaves the
+    cooldowns file itself to go by (cooldowns are what one reaches for when things are already going wrong)."""
+    from routecli.cli.ask import load
+    from routecli.errors import PolicyError
+    from routecli.ui.render import notice
+
+    try:
+        loaded, _ = load(policy)
+    except PolicyError as error:
+        notice(f"the policy cannot be read, so models are not matched to providers: {error.message}")
+        return {}, frozenset()
+    return {alias: model.provider for alias, model in loaded.models.items()}, frozenset(loaded.providers)

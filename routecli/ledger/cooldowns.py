@@ -6,9 +6,9 @@ file atomically; a file that cannot be read is treated as empty (a lost cooldown
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,13 +57,18 @@ def add(path: Path, key: str, seconds: float, reason: str) -> None:
         pass
 
 
-def clear(path: Path, key: str | None = None) -> int:
+def scope(key: str) -> tuple[str, str]:
+    """("provider", NAME) or ("model", ALIAS): what a cooldown's key keeps out."""
+    kind, _, name = key.partition(":")
+    return (kind, name) if name else ("model", key)
+
+
+def clear(path: Path, keys: Iterable[str] | None = None) -> list[str]:
+    """Forget the given cooldowns (all when `keys` is None); the keys that were in force, in file order.
+    Unlike `add`, a failure to write is raised (OSError): the person asked for this and must know."""
+    wanted = None if keys is None else set(keys)
     entries = load(path)
-    removed = len(entries) if key is None else int(key in entries)
-    if key is None:
-        entries = {}
-    else:
-        entries.pop(key, None)
-    with contextlib.suppress(OSError):
-        _save(path, entries)
+    removed = [key for key in entries if wanted is None or key in wanted]
+    if removed:
+        _save(path, {key: entry for key, entry in entries.items() if key not in removed})
     return removed

@@ -285,15 +285,14 @@ def stats_report(ledger_path: Path, since: float | None, now: float | None = Non
     where, params = _where(since, None)
     with Ledger(ledger_path, readonly=True) as ledger:
         rows = ledger.query(
-            f"SELECT alias, provider, status, first_token_s, total_s, COALESCE(cost_nano, 0), task, ts "
+            f"SELECT alias, provider, status, first_token_s, total_s, COALESCE(cost_nano, 0), ts "
             f"FROM attempts{where}",
             params,
         )
     models: dict[str, ModelStats] = {}
     week_ago = now - 7 * 86400
     recent: dict[str, list[int]] = {}  # alias -> [calls, failures] in the last 7 days
-    per_task: dict[tuple[str, str], list[int]] = {}  # (task, alias) -> [ok, validation_failed, cost_nano]
-    for alias, provider, status, first, total, cost, task, ts in rows:
+    for alias, provider, status, first, total, cost, ts in rows:
         stats = models.setdefault(alias, ModelStats(alias, provider, 0, 0, 0, 0, [], [], 0))
         stats.calls += 1
         stats.cost_nano += int(cost)
@@ -311,14 +310,9 @@ def stats_report(ledger_path: Path, since: float | None, now: float | None = Non
             counts = recent.setdefault(alias, [0, 0])
             counts[0] += 1
             counts[1] += status not in ("ok", "interrupted")
-        if task:
-            entry = per_task.setdefault((task, alias), [0, 0, 0])
-            entry[0] += status == "ok"
-            entry[1] += status == "validation_failed"
-            entry[2] += int(cost)
     providers = _provider_rollup(models.values())
     return StatsReport(
-        since, sorted(models.values(), key=lambda m: -m.calls), providers, _recommend(models, recent, per_task)
+        since, sorted(models.values(), key=lambda m: -m.calls), providers, _recommend(models, recent)
     )
 
 
@@ -353,9 +347,8 @@ def _provider_rollup(models: Any) -> list[dict[str, Any]]:
 MIN_EVIDENCE = 5  # calls before a recommendation is worth making
 
 
-def _recommend(
-    models: dict[str, ModelStats], recent: dict[str, list[int]], per_task: dict[tuple[str, str], list[int]]
-) -> list[str]:
+def _recommend(models: dict[str, ModelStats], recent: dict[str, list[int]]) -> list[str]:
+    """Advice on failing and slow models; advice on min_tier comes from replaying decisions (run/advice.py)."""
     advice = []
     for alias, (calls, failures) in sorted(recent.items()):
         if calls >= MIN_EVIDENCE and failures * 2 > calls:
@@ -367,17 +360,4 @@ def _recommend(
         p95 = percentile(m.first_token, 95)
         if p95 is not None and p95 > 10 and len(m.first_token) >= MIN_EVIDENCE:
             advice.append(f"{alias} is slow to start (p95 time to first token {p95:.1f}s): mark it speed: slow")
-    tasks = sorted({task for task, _ in per_task})
-    for task in tasks:
-        used = [(alias, v) for (t, alias), v in per_task.items() if t == task and v[0] >= MIN_EVIDENCE]
-        if len(used) < 2:
-            continue
-        by_cost = sorted(used, key=lambda item: item[1][2] / max(item[1][0], 1))
-        cheapest, (ok, failed_checks, _) = by_cost[0]
-        if failed_checks == 0:
-            pricier = ", ".join(alias for alias, _ in by_cost[1:])
-            advice.append(
-                f"for {task}, the cheaper {cheapest} passed every check in {ok} calls while {pricier} also took "
-                f"{task} requests: consider lowering the task's min_tier so more of them go to {cheapest}"
-            )
     return advice

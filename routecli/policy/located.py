@@ -5,7 +5,11 @@ Kept apart from the YAML loader so that a cached policy can be rebuilt without i
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
+
+DEFAULT_NAME = "default policy"
 
 
 class LineDict(dict):
@@ -51,3 +55,20 @@ def decode_hook(obj: dict[str, Any]) -> Any:
         result_list.line, result_list.item_lines, result_list.source = obj["__ll__"]
         return result_list
     return obj
+
+
+def brief_path(path: str, default: str) -> str:
+    """A policy file as a person would name it: "default policy" for the packaged one (not a site-packages
+    path), else the shorter of "./..." (under the working folder) and "~/..." (under the home folder)."""
+    if path == default:
+        return DEFAULT_NAME
+    where = Path(path)
+    if not where.is_absolute():
+        return path if path.startswith((".", "~")) else f"./{path}"
+    names = [path]
+    for base, prefix in ((os.getcwd(), "."), (os.path.expanduser("~"), "~")):
+        try:
+            names.append(f"{prefix}/{where.relative_to(base)}")
+        except ValueError:
+            continue
+    return min(names, key=len)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from routecli.errors import UsageError
+from routecli.policy.located import brief_path
 from routecli.policy.types import TASKS, Policy
 from routecli.routing import learned
 from routecli.routing.consult import ModelAnswer
@@ -98,7 +99,7 @@ def classify(
                     scores[rule.task] = scores.get(rule.task, 0.0) + rule.weight * factor
                     evidence.setdefault(rule.task, []).append(
                         f"{rule.task} +{rule.weight * factor:g}: '{_snippet(text, match.start(), match.end())}'"
-                        f"{where} ({rule.origin})"
+                        f"{where} ({brief_path(rule.origin.path, policy.sources[0])}:{rule.origin.line})"
                     )
                     break  # a pattern counts once, wherever it matched first
     long_input = rules.long_input_above is not None and tokens > rules.long_input_above

@@ -51,6 +51,7 @@ def rows_for(
                 stage=stage,
                 first_byte_s=attempt.first_byte_s,
                 overhead_s=attempt.overhead_s,
+                complexity=decision.complexity.level,
             )
         )
     return rows

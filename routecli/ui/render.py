@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from routecli.policy.prices import PriceTable, money
 from routecli.policy.types import Policy
 from routecli.routing.decide import Decision, Verdict
+from routecli.ui.fit import GAP, keep_columns, width_of, wrap
 
 
 def console(file: TextIO, no_color: bool = False) -> Any:
@@ -97,11 +98,28 @@ def tokens_text(decision: Decision) -> str:
     return f"~{t.value:,} (estimate; between {t.lower:,} and {t.upper:,}, no threshold depends on the exact count)"
 
 
-def _columns(rows: list[list[str]], header: list[str]) -> list[str]:
-    """Plain aligned columns: Rich's table costs ~25 ms to import and draw, a tenth of `route explain`."""
+LABEL = 12  # the width of explain's labels ("Task", "Complexity", ...): wrapped text continues under the value
+
+# The explain table's columns, and the order they go when the terminal is narrow: the model, its cost and its
+# verdict (the reason) always stay; the verdict wraps.
+EXPLAIN_HEADER = ["  model", "provider", "id", "role", "tier", "window", "est. cost", "verdict"]
+EXPLAIN_DROP = (2, 5, 1, 3, 4)  # id, window, provider, role, tier
+VERDICT_MIN = 28
+
+
+def _columns(rows: list[list[str]], header: list[str], width: int | None = None) -> list[str]:
+    """Plain aligned columns: Rich's table costs ~25 ms to import and draw, a tenth of `route explain`.
+    Under a `width`, columns are dropped (EXPLAIN_DROP) and the last one wraps under itself."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    kept = keep_columns(widths, EXPLAIN_DROP, width, VERDICT_MIN)
+    lead = sum(widths[i] + GAP for i in kept[:-1])
+    room = None if width is None else max(width - lead, VERDICT_MIN)
+    lines = []
+    for row in [header, *rows]:
+        head = "".join(str(row[i]).ljust(widths[i] + GAP) for i in kept[:-1])
+        parts = wrap(str(row[kept[-1]]), room, 0)
+        lines.append((head + parts[0]).rstrip())
+        lines += [(" " * lead + part).rstrip() for part in parts[1:]]
     return lines
 
 
@@ -112,33 +130,62 @@ def _paint(text: str, code: str, enabled: bool) -> str:
 def explain_report(decision: Decision, no_color: bool = False) -> None:
     out = sys.stdout
     color = not no_color and not os.environ.get("NO_COLOR") and out.isatty()
-    bold = lambda text: _paint(text, "1", color)  # noqa: E731
-    lines = [f"{bold('Task')}        {decision.task}" + ("  (forced)" if decision.task_forced else "")]
-    lines += [f"            {line}" for line in decision.evidence]
+    width = width_of(out)
+    labelled: list[tuple[str, str]] = [("Task", decision.task + ("  (forced)" if decision.task_forced else ""))]
+    labelled += [("", line) for line in decision.evidence]
     c = decision.complexity
-    tier = f"required tier {decision.required_tier}"
-    lines.append(f"{bold('Complexity')}  {c.level}/10 → {tier}  ({', '.join(c.evidence)})")
-    lines.append(f"{bold('Tokens')}      {tokens_text(decision)}")
-    lines.append(f"{bold('Profile')}     {decision.profile}")
-    lines += [f"{bold('Escalation')}  {line}" for line in decision.escalation]
+    labelled.append(("Complexity", f"{c.level}/10 → required tier {decision.required_tier}  ({', '.join(c.evidence)})"))
+    labelled.append(("Tokens", tokens_text(decision)))
+    labelled.append(("Profile", decision.profile))
+    labelled += [("Escalation", line) for line in decision.escalation]
+    lines = _labelled(labelled, width, color)
     rows = []
     for v in decision.candidates:
-        mark = _paint("✓", "32", color) if v.eligible else _paint("✗", "31", color)
+        mark = "✓" if v.eligible else "✗"
         chosen = "→ " if v.alias == decision.chosen else "  "
         rows.append([chosen + v.alias, v.provider, v.model_id, v.role, str(v.tier), f"{v.context:,}",
                      money(v.estimated_cost), f"{mark} {v.why}"])
-    header = ["  model", "provider", "id", "role", "tier", "window", "est. cost", "verdict"]
-    lines += ["", *_columns(rows, header), ""]
-    lines.append(f"{bold('Chosen')}      {decision.chosen or 'none'}")
-    lines.append(f"{bold('Why')}         {decision.reason}")
-    lines.append(f"{bold('Chain')}       {' → '.join(decision.chain) or '-'}")
-    validation = "yes (the reply is checked before it is accepted)" if decision.validate else "no"
-    lines.append(f"{bold('Validation')}  {validation}")
-    lines += [f"{bold('Budget')}      {note}" for note in decision.budget_notes]
     from routecli.ui.policy_view import masked
 
+    table = _columns([[masked(cell) for cell in row] for row in rows], EXPLAIN_HEADER, width)  # masked, then cut
+    if color:  # painted after fitting: escape codes take no room on the screen
+        table = [line.replace("✓", _paint("✓", "32", True)).replace("✗", _paint("✗", "31", True)) for line in table]
+    lines += ["", *table, ""]
+    validation = "yes (the reply is checked before it is accepted)" if decision.validate else "no"
+    lines += _labelled(
+        [
+            ("Chosen", decision.chosen or "none"),
+            ("Why", decision.reason),
+            ("Chain", " → ".join(decision.chain) or "-"),
+            ("Validation", validation),
+            *[("Budget", note) for note in decision.budget_notes],
+        ],
+        width,
+        color,
+    )
     out.write(masked("\n".join(lines)) + "\n")
     out.flush()
+
+
+def _labelled(items: list[tuple[str, str]], width: int | None, color: bool) -> list[str]:
+    """`Label       value` lines, the value wrapped under itself to fit `width`; the label painted bold.
+    Masked before it is wrapped: a key cut in two would no longer be recognised."""
+    from routecli.ui.policy_view import masked
+
+    lines = []
+    for label, value in items:
+        wrapped = wrap(" " * LABEL + masked(value), width, LABEL)
+        first = wrapped[0][LABEL:]
+        lines.append((_paint(label, "1", color) + " " * (LABEL - len(label)) if label else " " * LABEL) + first)
+        lines += wrapped[1:]
+    return lines
+
+
+# `route models` drops these first on a narrow terminal (max out, cached price, id, speed, window, provider, tier):
+# the alias, its prices and whether its key is set stay.
+MODELS_HEADER = ("model", "provider", "id", "tier", "speed", "window", "max out", "$/M in", "$/M out", "$/M cached",
+                 "key")
+MODELS_DROP = (6, 9, 2, 4, 5, 1, 3)
 
 
 def models_report(
@@ -149,29 +196,18 @@ def models_report(
     from routecli.ui.policy_view import masked
 
     out = console(sys.stdout, no_color)
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for name in (
-        "model",
-        "provider",
-        "id",
-        "tier",
-        "speed",
-        "window",
-        "max out",
-        "$/M in",
-        "$/M out",
-        "$/M cached",
-        "key",
-    ):
-        table.add_column(name, no_wrap=True)
+    rows: list[tuple[list[str], str]] = []  # the plain cells (to measure), and the key cell with its colour
     for alias, model in policy.models.items():
         provider = policy.providers[model.provider]
         price = prices.get(alias)
         if provider.local:
-            key = "local" + (" (on)" if provider.name in local else "")
+            key = painted = "local" + (" (on)" if provider.name in local else "")
+        elif keys.get(provider.name):
+            key, painted = provider.key_env or "", f"[green]{provider.key_env}[/]"
         else:
-            key = f"[green]{provider.key_env}[/]" if keys.get(provider.name) else f"[red]no {provider.key_env}[/]"
-        table.add_row(
+            key = f"no {provider.key_env}"
+            painted = f"[red]{key}[/]"
+        cells = [
             masked(alias, policy),
             model.provider,
             masked(model.model_id, policy),
@@ -183,7 +219,15 @@ def models_report(
             "" if price is None else f"{price.output}",
             "" if price is None or price.cached_input is None else f"{price.cached_input}",
             key,
-        )
+        ]
+        rows.append((cells, painted))
+    widths = [max(len(cells[i]) for cells in [list(MODELS_HEADER), *(r for r, _ in rows)]) for i in range(11)]
+    kept = keep_columns(widths, MODELS_DROP, out.width)
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for index in kept:
+        table.add_column(MODELS_HEADER[index], no_wrap=True)
+    for cells, painted in rows:
+        table.add_row(*(painted if i == len(cells) - 1 else cells[i] for i in kept))
     out.print(table)
     sources = sorted({p.source for p in prices.values() if p is not None})
     out.print(f"[dim]prices per million tokens, from {', '.join(sources)}[/]")
@@ -305,7 +349,8 @@ def mapreduce_report(plan: Any) -> None:
         f"Budget      {data['budget']}"
         + (f" (map calls downgraded to {data['downgraded_to']})" if data["downgraded_to"] else ""),
     ]
-    sys.stdout.write("\n".join(lines) + "\n")
+    width = width_of(sys.stdout)
+    sys.stdout.write("\n".join(part for line in lines for part in wrap(line, width, LABEL)) + "\n")
 
 
 def side_calls_report(plan: Any) -> None:
