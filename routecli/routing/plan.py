@@ -17,7 +17,7 @@ from routecli.routing.decide import Decision, RoutingState, decide, no_model_err
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
 from routecli.routing.thresholds import thresholds
-from routecli.routing.tokens import count
+from routecli.routing.tokens import TokenCount, count
 
 if TYPE_CHECKING:
     from routecli.routing.mapreduce import MapReducePlan
@@ -51,7 +51,7 @@ def make_plan(
     options: RequestOptions,
     allow_map_reduce: bool = True,
 ) -> Plan:
-    decision = _decide(request, policy, prices, state, options)
+    decision = decide_request(request, policy, prices, state, options)
     mapreduce = None
     if allow_map_reduce and decision.task == "summarize":
         from routecli.routing import mapreduce as mr
@@ -64,14 +64,22 @@ def make_plan(
     return plan
 
 
-def _decide(
-    request: Request, policy: Policy, prices: PriceTable, state: RoutingState, options: RequestOptions
+def decide_request(
+    request: Request,
+    policy: Policy,
+    prices: PriceTable,
+    state: RoutingState,
+    options: RequestOptions,
+    tokens: TokenCount | None = None,
 ) -> Decision:
-    parts = request.parts()
-    if request.system:
-        parts = [request.system.encode("utf-8", errors="surrogatepass"), b"\n\n", *parts]
-    tokens = count(parts, thresholds(policy, prices, options), force_exact=options.exact_tokens)
-    del parts
+    """One call's decision (no map-reduce, no --truncate): `route eval` and `route replay` use it as it is,
+    with `tokens` given when the prompt stands for a larger input or was counted when it was recorded."""
+    if tokens is None:
+        parts = request.parts()
+        if request.system:
+            parts = [request.system.encode("utf-8", errors="surrogatepass"), b"\n\n", *parts]
+        tokens = count(parts, thresholds(policy, prices, options), force_exact=options.exact_tokens)
+        del parts
     head = request.attached_head
     reading = read_prompt(request.instruction, head)  # the learned model, once for task and complexity
     task_choice = classify(policy, request.instruction, head, tokens.value, options.task, reading)
@@ -90,7 +98,7 @@ def _truncated(plan: Plan, policy: Policy) -> Plan:
     best = max(usable, key=lambda v: v.context - v.output_reserve)
     room = (best.context - best.output_reserve - TRUNCATE_MARGIN_TOKENS) * BYTES_PER_TOKEN
     request = truncated(plan.request, max(room, 1000))
-    decision = _decide(request, policy, plan.prices, plan.state, plan.options)
+    decision = decide_request(request, policy, plan.prices, plan.state, plan.options)
     cut = Truncation(plan.request.size(), request.size(), best.alias)
     return Plan(request, decision, plan.prices, plan.state, plan.options, None, cut)
 
