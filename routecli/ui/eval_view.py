@@ -26,7 +26,8 @@ def eval_report(report: EvalReport, source: str, seconds: float, file: TextIO | 
     write = lambda text="": out.write(text + "\n")  # noqa: E731 - a local shorthand
     keys = "the real keys of this environment" if report.real_keys else "every provider's key assumed present"
     write(f"{source}: {report.total} prompts routed in {seconds:.2f} s, no model called")
-    write(f"world: {keys}; no cooldowns, nothing spent, no local server (reproducible)")
+    write(f"world: {keys}; no cooldowns, nothing spent,")
+    write("       no local server: the same figures on every machine")
     write()
     write(f"accuracy  {_percent(report.accuracy)}  ({report.correct}/{report.total})")
     write()
@@ -80,5 +81,8 @@ def _cost(report: EvalReport, write) -> None:  # type: ignore[no-untyped-def]
             verdict = "saves" if saved >= 0 else "costs"
             write(f"always {report.vs}  {money(report.vs_cost)}: routing {verdict} {money(abs(saved))}{fraction}")
     if report.chosen:
-        top = ", ".join(f"{alias} {n}" for alias, n in list(report.chosen.items())[:6])
-        write(f"models chosen: {top}")
+        import textwrap
+
+        chosen = ", ".join(f"{alias} {n}" for alias, n in report.chosen.items())
+        for line in textwrap.wrap(f"models chosen: {chosen}", 78, subsequent_indent="  "):
+            write(line)
