@@ -17,6 +17,8 @@ COMMANDS = [
     ("completion", "zsh"),
     ("local", "status", "--json"),
     ("explain", "hello there", "--json"),
+    ("replay",),
+    ("replay", "--json", "--since", "7d"),
 ]
 
 

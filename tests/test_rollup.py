@@ -10,6 +10,7 @@ from decimal import Decimal
 from itertools import combinations
 from pathlib import Path
 
+from routecli.ledger.facts import FACT_COLUMNS
 from routecli.ledger.store import _MIGRATIONS, KEYS, ROLLUP_VERSION, SCHEMA_VERSION, Ledger, Row
 
 DAY = 86_400.0
@@ -83,6 +84,7 @@ def test_an_older_ledger_is_migrated_with_its_rows_rolled_up(tmp_path: Path):
     conn.executescript(
         "DROP TRIGGER attempts_rollup; DROP TABLE rollup; ALTER TABLE attempts DROP COLUMN first_byte_s; "
         "ALTER TABLE attempts DROP COLUMN overhead_s; PRAGMA user_version = 2;"  # undo versions 3 and 4
+        + "".join(f"ALTER TABLE attempts DROP COLUMN {column};" for column in FACT_COLUMNS)  # and the facts'
     )
     conn.close()
 

@@ -11,6 +11,7 @@ import typer
 from routecli.cli.app import JsonOpt, PolicyOpt, ProfileOpt, app
 from routecli.cli.ask import load
 from routecli.cli.completion import complete_model
+from routecli.cli.reports import SinceOpt, UntilOpt
 
 if TYPE_CHECKING:
     from routecli.routing.evaluate import Floors
@@ -99,3 +100,35 @@ def _floors(overall: float | None, task_floors: list[str]) -> Floors:
         else:
             per_task[task] = floor
     return Floors(overall, every, per_task)
+
+
+@app.command()
+def replay(
+    policy: Annotated[
+        str | None,
+        typer.Option("--policy", help="The policy to replay under (merged over the default); else the active one."),
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Re-decide the requests recorded in the ledger under another policy (no model called): how many would route
+    differently, to what, and the cost difference, by task and in total."""
+    from routecli.ledger.recorded import read_requests
+    from routecli.ledger.reports import parse_when
+    from routecli.policy.fingerprint import policy_hash
+    from routecli.policy.prices import resolve_prices
+    from routecli.run.replay import replay as replay_requests
+    from routecli.ui.render import print_json
+    from routecli.ui.replay_view import replay_report
+
+    loaded, paths = load(policy)
+    start = parse_when(since) if since else None
+    end = parse_when(until, end=True) if until else None
+    recorded = read_requests(paths.ledger, start, end)
+    report = replay_requests(recorded.requests, loaded, resolve_prices(loaded, paths.price_cache), policy_hash(loaded))
+    report.notice = recorded.notice
+    if json_out:
+        print_json(report.as_dict())
+    else:
+        replay_report(report, policy or "the active policy", ranged=bool(since or until))

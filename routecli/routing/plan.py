@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from routecli.errors import BudgetError
+from routecli.policy.fingerprint import policy_hash
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
 from routecli.routing.classify import classify, estimate_complexity, read_prompt
@@ -41,6 +42,7 @@ class Plan:
     options: RequestOptions
     mapreduce: MapReducePlan | None = None
     truncation: Truncation | None = None
+    policy_hash: str = ""  # which policy decided (policy/fingerprint.py), recorded for `route replay`
 
 
 def make_plan(
@@ -58,7 +60,7 @@ def make_plan(
 
         if mr.needed(decision, policy.map_reduce):
             mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce)
-    plan = Plan(request, decision, prices, state, options, mapreduce)
+    plan = Plan(request, decision, prices, state, options, mapreduce, policy_hash=policy_hash(policy))
     if decision.chosen is None and mapreduce is None and options.truncate:
         return _truncated(plan, policy)
     return plan
@@ -100,7 +102,7 @@ def _truncated(plan: Plan, policy: Policy) -> Plan:
     request = truncated(plan.request, max(room, 1000))
     decision = decide_request(request, policy, plan.prices, plan.state, plan.options)
     cut = Truncation(plan.request.size(), request.size(), best.alias)
-    return Plan(request, decision, plan.prices, plan.state, plan.options, None, cut)
+    return Plan(request, decision, plan.prices, plan.state, plan.options, None, cut, plan.policy_hash)
 
 
 def require_model(plan: Plan) -> None:
