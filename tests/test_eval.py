@@ -118,6 +118,13 @@ def test_real_keys_instead_of_the_neutral_world(route, tmp_path):
     assert keyed["models"] == {"claude-haiku": 1}
 
 
+def test_a_profile_shapes_every_decision(route):
+    balanced = route("eval", str(LABELLED), "--json").json()
+    best = route("eval", str(LABELLED), "--json", "--profile", "best").json()
+    assert best["cost"]["routed_usd"] > balanced["cost"]["routed_usd"]
+    assert route("eval", str(LABELLED), "--profile", "nope").returncode == EXIT_USAGE
+
+
 def test_vs_prices_the_same_set_at_one_model(route):
     report = route("eval", str(LABELLED), "--json", "--vs", "claude-opus").json()
     vs = report["cost"]["vs"]

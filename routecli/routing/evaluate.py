@@ -19,6 +19,7 @@ from routecli.routing.decide import RoutingState, output_reserve
 from routecli.routing.inputs import Request
 from routecli.routing.options import RequestOptions
 from routecli.routing.plan import decide_request
+from routecli.routing.thresholds import thresholds
 from routecli.routing.tokens import TokenCount
 
 SIZE_LOWER_BYTES = 6  # a `size` in bytes stands for about size/4 tokens (bounds: size/6 .. size)
@@ -159,8 +160,9 @@ def evaluate(
     unrouted = unpriced = 0
     misses = []
     vs_price = prices.get(vs) if vs else None
+    points = thresholds(policy, prices, options)  # the same for every prompt: computed once
     for item in items:
-        decision = decide_request(Request(item.prompt), policy, prices, state, options, _tokens(item))
+        decision = decide_request(Request(item.prompt), policy, prices, state, options, _tokens(item), points)
         confusion[(item.task, decision.task)] += 1
         if decision.task != item.task:
             misses.append(Miss(item.line, item.task, decision.task, " ".join(item.prompt.split())[:70]))

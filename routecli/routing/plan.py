@@ -73,17 +73,22 @@ def decide_request(
     state: RoutingState,
     options: RequestOptions,
     tokens: TokenCount | None = None,
+    points: list[float] | None = None,
 ) -> Decision:
     """One call's decision (no map-reduce, no --truncate): `route eval` and `route replay` use it as it is,
-    with `tokens` given when the prompt stands for a larger input or was counted when it was recorded."""
+    with `tokens` given when the prompt stands for a larger input or was counted when it was recorded, and
+    `points` (the thresholds) computed once for a whole set of prompts."""
     if tokens is None:
         parts = request.parts()
         if request.system:
             parts = [request.system.encode("utf-8", errors="surrogatepass"), b"\n\n", *parts]
-        tokens = count(parts, thresholds(policy, prices, options), force_exact=options.exact_tokens)
+        if points is None:
+            points = thresholds(policy, prices, options)
+        tokens = count(parts, points, force_exact=options.exact_tokens)
         del parts
     head = request.attached_head
-    reading = read_prompt(request.instruction, head)  # the learned model, once for task and complexity
+    forced = options.task is not None and options.complexity is not None  # replay: nothing to read
+    reading = None if forced else read_prompt(request.instruction, head)  # the learned model, once for both
     task_choice = classify(policy, request.instruction, head, tokens.value, options.task, reading)
     level = estimate_complexity(policy, request.instruction, head, tokens.value, options.complexity, reading)
     return decide(policy, prices, state, options, task_choice, level, tokens)

@@ -29,9 +29,10 @@ def replay_report(report: ReplayReport, policy_name: str, ranged: bool = False, 
         write("No requests recorded" + (" in this period." if ranged else " yet."))
         return
     total = report.total
-    write(f"replayed {total.requests} of {report.recorded} recorded requests under {policy_name} "
-          f"(policy {report.policy_hash}); no model called")
-    write("world: every key present, no cooldowns, nothing spent; a local server only where one was used")
+    write(f"replayed {total.requests} of {report.recorded} recorded requests, no model called")
+    write(f"policy: {policy_name} ({report.policy_hash})")
+    write("world: every key present, no cooldowns, nothing spent; local servers only where")
+    write("       the request used one")
     basis = report.basis
     if basis.get("text") or basis.get("approximate"):
         write(f"  from recorded facts: {basis.get('facts', 0)}; re-classified from the stored prompt "
@@ -57,7 +58,8 @@ def replay_report(report: ReplayReport, policy_name: str, ranged: bool = False, 
               f"{money(tally.replayed):>10}  {_difference(tally)}")
     write(f"{'total':<10} {total.requests:>8} {total.different:>8} {money(total.recorded):>10} "
           f"{money(total.replayed):>10}  {_difference(total)}")
-    write("(cost: each request's successful attempt, its real tokens priced at the replayed model's rates)")
+    write("(cost: each request's successful attempt, its real tokens priced at the replayed")
+    write(" model's rates)")
     if report.no_usage:
         write(f"{report.no_usage} request(s) had no successful attempt: not in the cost")
     if report.unpriced:
