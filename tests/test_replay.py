@@ -228,3 +228,22 @@ def test_no_ledger_a_damaged_one_and_a_bad_policy(route, home, tmp_path):
     assert path.read_bytes().startswith(b"not a database")  # replay writes nothing
     broken = route("replay", "--policy", _policy(tmp_path, "tasks: [oops\n"))
     assert broken.returncode == 2 and broken.stderr.count("\n") == 1
+
+
+def test_cached_tokens_count_only_at_the_same_provider(home):
+    """A provider's prompt cache is its own: priced at another provider, every input token is plain input."""
+    from routecli.ledger.recorded import RecordedRequest, StoredFacts, Usage
+    from routecli.policy.prices import resolve_prices
+    from routecli.run.replay import replay
+
+    final = Usage("claude-haiku", "anthropic", 10_000, 100, 8_000, 0, Decimal("0.001"))
+    facts = StoredFacts(4, 10_000, 40_000, {}, None)
+    request = RecordedRequest("r", time.time(), "chat", "claude-haiku", "anthropic", None, 10_000, False, facts, final)
+    for target, cached in (("mistral-medium", 0), ("claude-sonnet", 8_000)):
+        path = home / f"{target}.yaml"
+        path.write_text(f"tasks:\n  chat:\n    candidates: [{target}]\n", encoding="utf-8")
+        policy = load_policy(str(path), home / "config")
+        prices = resolve_prices(policy, home / "cache" / "prices.json")
+        report = replay([request], policy, prices, "h")
+        assert report.moves == {("claude-haiku", target): 1}
+        assert report.total.replayed == prices[target].cost(10_000, 100, cached), target
