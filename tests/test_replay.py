@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import provider_env
 
-from routecli.ledger.facts import FACT_COLUMNS, FACT_MIGRATION
+from routecli.ledger.facts import FACT_COLUMNS, FACT_MIGRATION, DecisionFacts
 from routecli.ledger.recorded import FACTS_VERSION
 from routecli.ledger.store import _MIGRATIONS, SCHEMA_VERSION, Ledger, Row
 from routecli.policy.fingerprint import policy_hash
@@ -205,14 +205,16 @@ def test_map_reduce_requests_retries_and_since(route, home):
             _row(now, "retry", status="retry", cost_usd=None, output_tokens=None),
             _row(now, "retry", try_number=1, cost_usd=Decimal("0.001")),
             _row(now - 30 * 86400, "old"),
+            _row(now, "failed", status="error", cost_usd=None, output_tokens=None),
         ])
     report = _replay(route)
-    assert report["recorded_requests"] == 3
+    assert report["recorded_requests"] == 4
+    assert report["no_successful_attempt"] == 1 and report["unpriced"] == 0
     assert report["not_replayed"] == {"map-reduce summary (replay re-decides single calls)": 1}
     assert report["total"]["recorded_usd"] == pytest.approx(0.00052 + 0.001)  # ... the old request's included
     recent = _replay(route, "--since", "7d")
-    assert recent["recorded_requests"] == 2 and recent["total"]["recorded_usd"] == pytest.approx(0.001)
-    assert route("replay", "--since", "7d").stdout.startswith("replayed 1 of 2")
+    assert recent["recorded_requests"] == 3 and recent["total"]["recorded_usd"] == pytest.approx(0.001)
+    assert route("replay", "--since", "7d").stdout.startswith("replayed 2 of 3")
     assert route("replay", "--since", "soon").returncode == 2
 
 
@@ -247,3 +249,13 @@ def test_cached_tokens_count_only_at_the_same_provider(home):
         report = replay([request], policy, prices, "h")
         assert report.moves == {("claude-haiku", target): 1}
         assert report.total.replayed == prices[target].cost(10_000, 100, cached), target
+
+
+def test_a_local_model_that_took_the_request_is_still_there(route, home):
+    """The replay world has no local server, except the one a request was recorded on: it was switched on."""
+    facts = DecisionFacts(complexity=1, tokens=5, input_bytes=12, policy_hash="old")
+    with Ledger(_ledger(home)) as ledger:
+        ledger.write([_row(time.time(), "l", alias="local", provider="ollama", cost_usd=Decimal(0), facts=facts),
+                      _row(time.time(), "h", facts=facts)])
+    report = _replay(route)
+    assert report["replayed"] == 2 and report["different"] == 0, report["moves"]
