@@ -26,7 +26,7 @@ VsOpt = Annotated[
 @app.command("eval")
 def eval_command(
     file: Annotated[Path, typer.Argument(help="Labelled prompts: JSON lines or a YAML list of {prompt, task}.",
-                                         show_default=False)],
+                                         metavar="FILE", show_default=False)],
     vs: VsOpt = None,
     min_accuracy: Annotated[
         float | None, typer.Option("--min-accuracy", min=0.0, max=1.0,
