@@ -16,6 +16,7 @@ EXIT_NO_MODEL = 5  # no model is eligible (missing keys, cooldowns, --local with
 EXIT_BUDGET = 6  # a budget refused the call
 EXIT_PROVIDER = 7  # every model in the chain failed
 EXIT_LEDGER = 8  # the cost ledger cannot be read or written
+EXIT_BELOW_FLOOR = 9  # `route eval`: accuracy below --min-accuracy / --min-task-accuracy (for CI)
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
@@ -84,6 +85,10 @@ class NoLocalServer(ProviderFailure):
 
 class LedgerError(RouteError):
     exit_code = EXIT_LEDGER
+
+
+class BelowFloorError(RouteError):
+    exit_code = EXIT_BELOW_FLOOR
 
 
 class DamagedLedgerError(LedgerError):

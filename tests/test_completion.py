@@ -113,6 +113,10 @@ def test_bash_completes_model_aliases(shell_env):
     assert errors == ""
     found, _ = bash_complete(shell_env, "explain", "--model", "kimi")
     assert set(found) == {"kimi-k2", "kimi-k2-thinking"}
+    found, _ = bash_complete(shell_env, "eval", "--vs", "kimi")  # route eval's baseline model
+    assert set(found) == {"kimi-k2", "kimi-k2-thinking"}
+    assert set(bash_complete(shell_env, "eval", "--profile", "")[0]) == {"cheap", "balanced", "best"}
+    assert bash_complete(shell_env, "repl")[0] == ["replay"] and "eval" in bash_complete(shell_env, "e")[0]
 
 
 @pytest.mark.process

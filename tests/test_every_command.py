@@ -20,6 +20,8 @@ COMMANDS = [
     ("completion", "zsh"),
     ("local", "status", "--json"),
     ("explain", "hello there", "--json"),
+    ("replay",),
+    ("replay", "--json", "--since", "7d"),
 ]
 
 

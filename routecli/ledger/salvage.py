@@ -51,13 +51,18 @@ def read_rows(path: Path) -> list[tuple[Any, ...]]:
                     if row[0] in found:
                         break
                     data = dict(zip(columns, row[1:], strict=True))
-                    if all(data.get(name) is not None for name in _REQUIRED):
+                    if all(data.get(name) is not None for name in _REQUIRED) and not _zeroed(data):
                         found[row[0]] = tuple(data.get(c) for c in COLUMNS)
     except sqlite3.Error:
         pass
     finally:
         conn.close()
     return [found[key] for key in sorted(found)]
+
+
+def _zeroed(data: dict[str, Any]) -> bool:
+    """Text of NUL bytes: a zeroed stretch of a truncated page read as a row, not a row."""
+    return any(isinstance(data.get(name), str) and "\x00" in data[name] for name in _REQUIRED)
 
 
 def _still_damaged(path: Path) -> bool:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from routecli.errors import DamagedLedgerError, LedgerError
+from routecli.ledger.facts import FACT_COLUMNS, FACT_MIGRATION, DecisionFacts
 from routecli.paths import private_file
 
 NANO = Decimal(1_000_000_000)
@@ -109,8 +110,7 @@ _MIGRATIONS: list[list[str]] = [
     # 3 -> 4: the provider's time apart from route's: first_token_s and total_s count from the request
     # going out; first_byte_s is request -> response headers; overhead_s is route's own time in the attempt.
     ["ALTER TABLE attempts ADD COLUMN first_byte_s REAL", "ALTER TABLE attempts ADD COLUMN overhead_s REAL"],
-    # stats advice: the decision's complexity level (1-10), so `route stats` can replay it under a changed policy.
-    ["ALTER TABLE attempts ADD COLUMN complexity INTEGER"],
+    FACT_MIGRATION,  # 4 -> 5 (route replay): the decision's inputs beside each attempt (ledger/facts.py)
 ]
 ROLLUP_VERSION = 3  # from this schema version on, the rollup table exists
 
@@ -162,7 +162,7 @@ COLUMNS = (
     "stage",
     "first_byte_s",
     "overhead_s",
-    "complexity",
+    *FACT_COLUMNS,
 )
 
 
@@ -199,7 +199,7 @@ class Row:
     stage: str | None = None  # e.g. "map 3/12", "reduce final"; None for a single call
     first_byte_s: float | None = None  # request sent -> response headers
     overhead_s: float | None = None  # route's own time in this attempt, before sending and loading an SDK
-    complexity: int | None = None  # the decision's complexity level (1-10); None before it was recorded
+    facts: DecisionFacts | None = None  # what `route replay` re-decides from
 
     def values(self) -> tuple[Any, ...]:
         cost = None if self.cost_usd is None else str(self.cost_usd)
@@ -237,7 +237,7 @@ class Row:
             self.stage,
             self.first_byte_s,
             self.overhead_s,
-            self.complexity,
+            *DecisionFacts.values_of(self.facts),
         )
 
     def as_json(self) -> dict[str, Any]:

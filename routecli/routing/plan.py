@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from routecli.errors import BudgetError
+from routecli.policy.fingerprint import policy_hash
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
 from routecli.routing.caps import attempt_worst, run_cap
@@ -20,7 +21,7 @@ from routecli.routing.decide import Decision, RoutingState, Verdict, decide, no_
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
 from routecli.routing.thresholds import thresholds
-from routecli.routing.tokens import count
+from routecli.routing.tokens import TokenCount, count
 
 if TYPE_CHECKING:
     from routecli.routing.consult import Consult, ModelAnswer
@@ -59,6 +60,7 @@ class Plan:
         answer = None if not chain or any(w is None for w in chain) else max(w for w in chain if w is not None)
         review = self.review.worst_case_cost if self.review is not None else Decimal(0)
         return None if answer is None or review is None else answer + review
+    policy_hash: str = ""  # which policy decided (policy/fingerprint.py), recorded for `route replay`
 
 
 def make_plan(
@@ -77,7 +79,9 @@ def make_plan(
 
         if mr.needed(decision, policy.map_reduce):
             mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce, decision.tokens)
-    plan = Plan(request, decision, prices, state, options, mapreduce, consult=consult)
+    plan = Plan(
+        request, decision, prices, state, options, mapreduce, consult=consult, policy_hash=policy_hash(policy)
+    )
     if decision.chosen is None and mapreduce is None and options.truncate:
         plan = _truncated(plan, policy, answer)
     if plan.mapreduce is None:
@@ -87,6 +91,21 @@ def make_plan(
     return plan
 
 
+def decide_request(
+    request: Request,
+    policy: Policy,
+    prices: PriceTable,
+    state: RoutingState,
+    options: RequestOptions,
+    tokens: TokenCount | None = None,
+    points: list[float] | None = None,
+) -> Decision:
+    """One call's decision (no map-reduce, no --truncate, no model classifier): `route eval` and `route replay` use
+    it as it is, with `tokens` given when the prompt stands for a larger input or was counted when it was recorded,
+    and `points` (the thresholds) computed once for a whole set of prompts."""
+    return _decide(request, policy, prices, state, options, None, tokens, points)[0]
+
+
 def _decide(
     request: Request,
     policy: Policy,
@@ -94,16 +113,22 @@ def _decide(
     state: RoutingState,
     options: RequestOptions,
     answer: ModelAnswer | None,
+    tokens: TokenCount | None = None,
+    points: list[float] | None = None,
 ) -> tuple[Decision, Consult | None]:
-    parts = request.parts()
-    if request.system:
-        parts = [request.system.encode("utf-8", errors="surrogatepass"), b"\n\n", *parts]
-    tokens = count(parts, thresholds(policy, prices, options), force_exact=options.exact_tokens)
-    del parts
+    if tokens is None:
+        parts = request.parts()
+        if request.system:
+            parts = [request.system.encode("utf-8", errors="surrogatepass"), b"\n\n", *parts]
+        if points is None:
+            points = thresholds(policy, prices, options)
+        tokens = count(parts, points, force_exact=options.exact_tokens)
+        del parts
     head = request.attached_head
-    reading = read_prompt(request.instruction, head)  # the learned model, once for task and complexity
+    forced = options.task is not None and options.complexity is not None  # replay: nothing to read
+    reading = None if forced else read_prompt(request.instruction, head)  # the learned model, once for both
     task_choice = classify(policy, request.instruction, head, tokens.value, options.task, reading)
-    consult = wanted(policy, reading.confidence, task_choice.model_decides)  # never with --task
+    consult = None if reading is None else wanted(policy, reading.confidence, task_choice.model_decides)
     if consult is not None and answer is not None and answer.task in policy.tasks:  # only when unsure
         consult = replace(consult, answer=answer)
         task_choice = classify(policy, request.instruction, head, tokens.value, options.task, reading, answer)
@@ -130,7 +155,10 @@ def _truncated(plan: Plan, policy: Policy, answer: ModelAnswer | None) -> Plan:
             break
         room = int(room * 0.9)
     cut = Truncation(plan.request.size(), request.size(), alias)
-    return Plan(request, decision, plan.prices, plan.state, plan.options, None, cut, consult=consult)
+    return Plan(
+        request, decision, plan.prices, plan.state, plan.options, None, cut,
+        consult=consult, policy_hash=plan.policy_hash,
+    )
 
 
 _TRUNCATE_TRIES = 6

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from routecli.ledger.facts import DecisionFacts
 from routecli.ledger.store import Row
 from routecli.routing.plan import Plan
 from routecli.run.attempts import Attempt
@@ -17,6 +18,7 @@ def rows_for(
     request_id = uuid.uuid4().hex
     decision = plan.decision
     prompt = plan.request.prompt() if log_prompt else None
+    facts = decision_facts(plan)
     rows = []
     for stage, attempt in attempts:
         price = plan.prices.get(attempt.alias)
@@ -51,7 +53,32 @@ def rows_for(
                 stage=stage,
                 first_byte_s=attempt.first_byte_s,
                 overhead_s=attempt.overhead_s,
-                complexity=decision.complexity.level,
+                facts=facts,
             )
         )
     return rows
+
+
+def decision_facts(plan: Plan) -> DecisionFacts:
+    """The decision's inputs, for `route replay`: only the options that were set go into the flags."""
+    options = plan.options
+    flags = {
+        "task": options.task,
+        "complexity": options.complexity,
+        "model": options.pinned,
+        "profile": options.profile,
+        "local": options.local_only or None,
+        "interactive": options.interactive or None,
+        "max_tokens": options.max_tokens,
+        "max_cost": None if options.request_budget is None else str(options.request_budget),
+        "truncate": plan.truncation is not None or None,
+        "map_reduce": plan.mapreduce is not None or None,
+    }
+    decision = plan.decision
+    return DecisionFacts(
+        complexity=decision.complexity.level,
+        tokens=decision.tokens.value,
+        input_bytes=plan.request.size(),
+        policy_hash=plan.policy_hash,
+        flags={name: value for name, value in flags.items() if value is not None},
+    )
