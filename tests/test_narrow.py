@@ -71,7 +71,7 @@ def _seed(home: Path) -> None:
 
 def _rule_line(task: str) -> int:
     lines = (REPO / "routes.yaml").read_text(encoding="utf-8").splitlines()
-    return lines.index(f"    - task: {task}") + 1
+    return lines.index(f"    - name: {task}") + 1  # a rule's evidence names the line its entry starts on
 
 
 def test_evidence_names_the_default_policy_briefly(route):

@@ -12,6 +12,7 @@ from pathlib import Path
 from conftest import provider_env
 
 from routecli.ledger.record import record
+from routecli.ledger.facts import DecisionFacts
 from routecli.ledger.store import _MIGRATIONS, Row
 from routecli.run.advice import MIN_FIRST_CHOICE_CALLS
 
@@ -46,7 +47,7 @@ def _row(n: int, task: str, alias: str, provider: str, position: int = 0, status
         first_token_s=0.3,
         total_s=1.0 + (n % 3) * 0.1,
         reason="seed",
-        complexity=complexity,
+        facts=None if complexity is None else DecisionFacts(complexity, 800, 3200, ""),
     )
 
 

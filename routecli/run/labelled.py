@@ -54,9 +54,11 @@ def _yaml_list(path: Path) -> list[LabelledPrompt]:
     from routecli.policy.yamlfile import load_yaml
 
     try:
-        data = load_yaml(path)
+        data, duplicates = load_yaml(path)
     except PolicyError as exc:  # a YAML syntax error, with its file:line, but not "policy" in the words
         raise UsageError(exc.message) from None
+    if duplicates:  # a key written twice in one entry: which of the two was meant is not ours to guess
+        raise UsageError(duplicates[0].message)
     if data is None:
         return []
     if not isinstance(data, list):

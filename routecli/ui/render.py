@@ -379,7 +379,8 @@ def side_calls_report(plan: Any) -> None:
             )
         lines.append(f"Worst case  {money(plan.worst_case_cost)} (the reply and its review)")
     if lines:
-        sys.stdout.write("\n".join(lines) + "\n")
+        width = width_of(sys.stdout)
+        sys.stdout.write("\n".join(part for line in lines for part in wrap(line, width, LABEL)) + "\n")
 
 
 def single_plan_report(data: dict[str, Any]) -> None:
@@ -387,7 +388,7 @@ def single_plan_report(data: dict[str, Any]) -> None:
     line = f"Worst case  {money(_dec(data['worst_case_cost_usd']))} (the dearest model of the chain, whole output)"
     if data["cap"]:
         line += f"; retries and fallbacks stop before crossing {money(_dec(data['cap_usd']))} ({data['cap']})"
-    sys.stdout.write(line + "\n")
+    sys.stdout.write("\n".join(wrap(line, width_of(sys.stdout), LABEL)) + "\n")
 
 
 def _dec(value: float | None) -> Decimal | None:
