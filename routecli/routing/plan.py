@@ -68,6 +68,8 @@ def _decide(
     request: Request, policy: Policy, prices: PriceTable, state: RoutingState, options: RequestOptions
 ) -> Decision:
     parts = request.parts()
+    for turn in reversed(request.history):  # a continued conversation is sent, and counted, whole
+        parts = [turn.text.encode("utf-8", errors="surrogatepass"), b"\n\n", *parts]
     if request.system:
         parts = [request.system.encode("utf-8", errors="surrogatepass"), b"\n\n", *parts]
     tokens = count(parts, thresholds(policy, prices, options), force_exact=options.exact_tokens)

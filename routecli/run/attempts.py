@@ -10,6 +10,7 @@ from typing import Protocol
 from routecli.policy.prices import PriceTable
 from routecli.providers.base import ProviderError, UsageReport
 from routecli.routing.tokens import bounds
+from routecli.turns import Turn
 
 
 @dataclass
@@ -116,6 +117,7 @@ class CallSettings:
     stream_to_output: bool  # False: hold text back until a reply passes its checks
     use_streaming_api: bool  # False for --no-stream
     validate: bool
+    history: tuple[Turn, ...] = ()  # a continued conversation's earlier turns, sent before the prompt
 
 
 def estimate_tokens(text: str) -> int:

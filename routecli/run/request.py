@@ -99,7 +99,7 @@ def run_request(
     held_back = display.json or not display.stream or validate
 
     def call_for(prompt: str) -> CallSettings:
-        return CallSettings(request.system, prompt, not held_back, display.stream, validate)
+        return CallSettings(request.system, prompt, not held_back, display.stream, validate, request.history)
 
     attempts: list[tuple[str | None, Attempt]] = []
     pauses = RateLimitPauses()  # shared by parallel chunk calls: a 429 pauses all calls to that provider
