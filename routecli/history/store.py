@@ -272,6 +272,12 @@ class History:
     def conversation(self, cid: str) -> list[Exchange]:
         return self._select("WHERE cid = ?", [cid], "ORDER BY id")
 
+    def count(self) -> int:
+        try:
+            return int(self.conn.execute("SELECT COUNT(*) FROM exchanges").fetchone()[0])
+        except sqlite3.DatabaseError as error:
+            raise self._error("cannot read", error) from None
+
     def last(self) -> Exchange | None:
         found = self._select("", [], "ORDER BY id DESC LIMIT 1")
         return found[0] if found else None

@@ -13,6 +13,7 @@ from routecli.errors import BudgetError
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
 from routecli.routing.classify import classify, estimate_complexity, read_prompt
+from routecli.routing.continuity import Continuity, continue_on
 from routecli.routing.decide import Decision, RoutingState, decide, no_model_error
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
@@ -41,6 +42,7 @@ class Plan:
     options: RequestOptions
     mapreduce: MapReducePlan | None = None
     truncation: Truncation | None = None
+    continuity: Continuity | None = None  # a follow-up: whether it stays on the previous turn's model
 
 
 def make_plan(
@@ -50,15 +52,18 @@ def make_plan(
     state: RoutingState,
     options: RequestOptions,
     allow_map_reduce: bool = True,
+    previous: str | None = None,
 ) -> Plan:
+    """`previous`: the model of a continued conversation's last turn (it stays while it may)."""
     decision = _decide(request, policy, prices, state, options)
+    decision, continuity = continue_on(decision, previous, pinned=options.pinned is not None)
     mapreduce = None
     if allow_map_reduce and decision.task == "summarize":
         from routecli.routing import mapreduce as mr
 
         if mr.needed(decision, policy.map_reduce):
             mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce)
-    plan = Plan(request, decision, prices, state, options, mapreduce)
+    plan = Plan(request, decision, prices, state, options, mapreduce, continuity=continuity)
     if decision.chosen is None and mapreduce is None and options.truncate:
         return _truncated(plan, policy)
     return plan

@@ -77,7 +77,10 @@ def run_request(
     display: Display,
     command: str,
     notices: tuple[str, ...] = (),
+    keep: Callable[[Plan, Outcome, bool], str | None] | None = None,
 ) -> int:
+    """`keep(plan, outcome, interrupted)` is given each reply (a partial one too) after it is printed, for the
+    history; it returns a notice or None."""
     from routecli.ui.render import print_json, show_panel, usage_line
 
     output = TerminalOutput(display)
@@ -124,6 +127,7 @@ def run_request(
         elif not stop.closed:
             output.finish()
             output.notice("interrupted; the partial reply above is kept")
+        _keep(keep, plan, Outcome(stop.outcome.text, [a for _, a in attempts]), output, interrupted=True)
         _record(plan, paths, attempts, command, display, output, keep_going=True)
         return EXIT_PIPE_CLOSED if stop.closed else EXIT_INTERRUPTED
     except ProviderFailure as failure:
@@ -150,8 +154,23 @@ def run_request(
                 code = EXIT_PIPE_CLOSED
         if (display.usage or display.verbose) and not code:
             sys.stderr.write(usage_line(outcome) + "\n")
+    _keep(keep, plan, outcome, output, interrupted=False)
     _record(plan, paths, attempts, command, display, output)  # after the reply: never delays it
     return code
+
+
+def _keep(
+    keep: Callable[[Plan, Outcome, bool], str | None] | None,
+    plan: Plan,
+    outcome: Outcome,
+    output: TerminalOutput,
+    interrupted: bool,
+) -> None:
+    if keep is None:
+        return
+    notice = keep(plan, outcome, interrupted)
+    if notice:
+        output.notice(notice)
 
 
 def _record(
