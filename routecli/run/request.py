@@ -95,7 +95,9 @@ def run_request(
     request = plan.request  # --truncate may have cut it
     options = plan.options
     require_model(plan)
-    wants_panel = display.verbose or (_stderr_is_terminal() and not display.quiet and not display.json)
+    wants_panel = display.panel and (
+        display.verbose or (_stderr_is_terminal() and not display.quiet and not display.json)
+    )
     if plan.mapreduce is None and wants_panel:
         show_panel(decision, display.no_color)
     validate = decision.validate
