@@ -17,6 +17,11 @@ COMMANDS = [
     ("completion", "zsh"),
     ("local", "status", "--json"),
     ("explain", "hello there", "--json"),
+    ("log",),
+    ("log", "--json", "-n", "3", "-q", "x"),
+    ("log", "status"),
+    ("log", "off"),
+    ("log", "on"),
 ]
 
 
