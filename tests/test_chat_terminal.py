@@ -150,3 +150,27 @@ def test_an_interrupted_ask_keeps_its_partial_reply_in_the_history(home, fake_pr
     assert proc.returncode == 130, err.decode()
     [kept] = json.loads(route_process("log", "--json").stdout)
     assert kept["status"] == "interrupted" and kept["reply"] == (first + rest).decode()
+
+
+@pytest.mark.process
+def test_a_chat_typed_on_a_terminal_with_stdout_redirected_writes_only_replies(home, fake_provider, terminal_env):
+    """`route chat > transcript.txt`: the prompt, banner and status lines stay on the terminal (stderr)."""
+    import subprocess
+
+    fake_provider.script("anthropic", Reply(text="Hello Zed."), Reply(text="Bye."))
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "routecli", "chat"], stdin=slave, stdout=subprocess.PIPE,
+                            stderr=slave, env=terminal_env, cwd=home.parent)
+    os.close(slave)
+    shown = b""
+    for turn, line in enumerate((b"my name is Zed\n", b"bye\n", b"!exit\n")):
+        deadline = time.monotonic() + WAIT
+        while shown.count(PROMPT) <= turn:  # type each line at its own prompt
+            assert time.monotonic() < deadline, shown.decode(errors="replace")
+            if select.select([master], [], [], 0.5)[0]:
+                shown += os.read(master, 4096)
+        os.write(master, line)
+    out, _ = proc.communicate(timeout=WAIT)
+    os.close(master)
+    assert proc.returncode == 0
+    assert out == b"Hello Zed.\nBye.\n"

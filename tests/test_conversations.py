@@ -155,6 +155,7 @@ def test_a_conversation_that_outgrows_the_window_moves_with_the_reason(route, fa
     result = route("ask", "-c", "ok, and again?", "--max-tokens", "1000", env=env)
     assert result.returncode == 0, result.stderr
     assert "moves from claude-haiku to mistral-medium" in result.stderr  # said, panel or not
+    assert _log(route)[-1]["reason"].startswith("moves from claude-haiku to mistral-medium: conversation (")
     body = fake_provider.requests[-1].body
     assert fake_provider.requests[-1].flavor == "mistral" and len(body["messages"]) == 3
 
