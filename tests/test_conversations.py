@@ -295,3 +295,32 @@ def test_chat_continues_a_conversation_and_a_failed_turn_does_not_end_it(route, 
     assert len(fake_provider.requests[-1].body["messages"]) == 3
     failing = route("chat", "-m", "claude-haiku", input="one\ntwo\n", env={**env, "ANTHROPIC_API_KEY": "bad-key"})
     assert failing.returncode == 0 and failing.stderr.count("route: error:") == 2  # each turn failed on its own
+
+
+@pytest.mark.parametrize(("flavor", "alias"), WIRES)
+def test_the_sdk_transport_sends_the_earlier_turns_too(route, fake_provider, home, flavor, alias):
+    sdk = home.parent / "sdk.yaml"
+    sdk.write_text(f"providers:\n  {flavor}:\n    transport: sdk\n")
+    env = provider_env(fake_provider, ROUTE_POLICY=str(sdk))
+    fake_provider.script(flavor, Reply(text="Hello Zed."))
+    route("ask", "my name is Zed", "-m", alias, env=env)
+    result = route("ask", "-c", "what is my name?", "-m", alias, env=env)
+    assert result.returncode == 0, result.stderr
+    assert _messages(fake_provider.requests_for(flavor)[-1].body) == [
+        ("user", "my name is Zed"), ("assistant", "Hello Zed."), ("user", "what is my name?")
+    ]
+
+
+def test_a_follow_up_moves_when_its_model_is_no_longer_eligible_or_capable(route, fake_provider):
+    env = provider_env(fake_provider)
+    route("ask", GREETING, "-m", "mistral-small", env=env)  # a chat fallback, tier 1
+    below = route("explain", "-c", "ok, and again?", "-C", "8", "--json", env=env).json()
+    continuity = below["conversation"]["continuity"]
+    assert continuity["move"] == "below_tier" and below["chosen"]["alias"] != "mistral-small"
+    assert continuity["text"].startswith("moves from mistral-small to ")
+    no_key = {k: v for k, v in env.items() if k != "MISTRAL_API_KEY"}
+    gone = route("explain", "-c", "ok, and again?", "--json", env=no_key).json()["conversation"]["continuity"]
+    assert gone["move"] == "ineligible" and "no API key (set MISTRAL_API_KEY)" in gone["text"]
+    route("ask", "write a python function that adds two numbers", "-m", "codestral", env=env)
+    other = route("explain", "-c", "ok, and again?", "--json", env=env).json()["conversation"]["continuity"]
+    assert other["move"] == "not_a_candidate"  # codestral is no chat model
