@@ -10,7 +10,13 @@ from typing import Annotated
 import typer
 
 from routecli import __version__
-from routecli.cli.completion import complete_model, complete_profile, complete_task, register_protocol
+from routecli.cli.completion import (
+    complete_conversation,
+    complete_model,
+    complete_profile,
+    complete_task,
+    register_protocol,
+)
 
 app = typer.Typer(
     name="route",
@@ -123,6 +129,11 @@ ContinueOpt = Annotated[
     bool, typer.Option("--continue", "-c", help="Continue the last conversation: its earlier turns are sent too.")
 ]
 CidOpt = Annotated[
-    str | None, typer.Option("--cid", help="Continue the conversation with this id (a unique prefix will do).")
+    str | None,
+    typer.Option(
+        "--cid",
+        help="Continue the conversation with this id (a unique prefix will do; see `route log`).",
+        autocompletion=complete_conversation,
+    ),
 ]
 NoLogOpt = Annotated[bool, typer.Option("--no-log", help="Keep this exchange out of the history (`route log`).")]

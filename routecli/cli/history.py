@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from routecli.cli.app import JsonOpt, app
+from routecli.cli.completion import complete_conversation
 
 log_app = typer.Typer(
     help="The history of ask, summarize and chat: recent exchanges, searchable; `route log show ID` prints one.",
@@ -23,7 +24,8 @@ def log(
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many of the latest exchanges.")] = 10,
     query: Annotated[str | None, typer.Option("--query", "-q", help="Only exchanges whose prompt or reply "
                                               "contains this text.")] = None,
-    cid: Annotated[str | None, typer.Option("--cid", help="Only this conversation (a unique prefix will do).")] = None,
+    cid: Annotated[str | None, typer.Option("--cid", help="Only this conversation (a unique prefix will do).",
+                                            autocompletion=complete_conversation)] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Recent exchanges, oldest first: id, conversation, time, model, cost, prompt and reply."""
