@@ -294,7 +294,8 @@ def test_chat_continues_a_conversation_and_a_failed_turn_does_not_end_it(route, 
     assert result.returncode == 0, result.stderr
     assert len(fake_provider.requests[-1].body["messages"]) == 3
     failing = route("chat", "-m", "claude-haiku", input="one\ntwo\n", env={**env, "ANTHROPIC_API_KEY": "bad-key"})
-    assert failing.returncode == 0 and failing.stderr.count("route: error:") == 2  # each turn failed on its own
+    assert failing.stderr.count("route: error:") == 2  # each turn failed on its own; the session went on
+    assert failing.returncode == 7  # from a pipe, the session ends with the first failure's code
 
 
 @pytest.mark.parametrize(("flavor", "alias"), WIRES)

@@ -4,7 +4,8 @@ Each turn is planned again on the whole conversation (it stays on the previous t
 is eligible), streamed to stdout, recorded in the ledger and kept in the history, then summed up in one status
 line on stderr. `!model ALIAS` pins, `!auto` routes again, `!cost`, `!exit` (or EOF). Ctrl-C during a reply
 stops that reply (the partial text is kept); at the prompt, a second Ctrl-C in a row ends the session.
-With stdin not a terminal, each line is one turn and nothing but replies goes to stdout.
+With stdin not a terminal, each line is one turn, nothing but replies goes to stdout, and the session exits
+with the code of the first turn that failed (0 when none did).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Session:
     cost: Decimal = Decimal(0)
     unpriced: int = 0  # turns with a model route has no price for: the total says so
     turns: int = 0
+    failed: int = 0  # the exit code of the first turn that failed: a piped session ends with it
     last: Outcome | None = field(default=None, repr=False)
 
     @property
@@ -101,7 +103,8 @@ def run_chat(session: Session, interactive: bool) -> int:
         except (StopIteration, EOFError):
             if interactive:
                 sys.stderr.write("\n")
-            return 0
+                return 0
+            return session.failed  # `... | route chat` in a script: a failed turn fails the run
         except KeyboardInterrupt:
             if interrupted_at_prompt or not interactive:
                 sys.stderr.write("\n")
@@ -122,6 +125,7 @@ def run_chat(session: Session, interactive: bool) -> int:
             session.turn(text)
         except RouteError as error:  # a failed turn is one line; the session goes on
             error_line(error.message)
+            session.failed = session.failed or error.exit_code
             continue
         except KeyboardInterrupt:  # Ctrl-C outside the stream (planning, recording): the session goes on
             sys.stderr.write("\n")
@@ -152,7 +156,6 @@ def _command(session: Session, text: str) -> bool:
         notice(f"pinned to {alias} (!auto to route again)")
     elif word == "auto":
         session.pinned = None
-        session.options = session.options.but(pinned=None)
         notice("routing each turn again")
     elif word == "cost":
         chat_cost(session.turns, session.cost, session.unpriced)
