@@ -325,3 +325,21 @@ def test_a_follow_up_moves_when_its_model_is_no_longer_eligible_or_capable(route
     route("ask", "write a python function that adds two numbers", "-m", "codestral", env=env)
     other = route("explain", "-c", "ok, and again?", "--json", env=env).json()["conversation"]["continuity"]
     assert other["move"] == "not_a_candidate"  # codestral is no chat model
+
+
+def test_route_log_on_a_damaged_history_sets_it_aside_and_lists_nothing(route, home):
+    history = home / "data" / "history.sqlite3"
+    history.parent.mkdir(parents=True, exist_ok=True)
+    history.write_bytes(b"\x00garbage" * 500)
+    result = route("log")
+    assert result.returncode == 0, result.stderr
+    assert "set aside" in result.stderr and result.stdout == "no exchanges in the history\n"
+    assert any(p.name.startswith("history.sqlite3.damaged-") for p in history.parent.iterdir())
+
+
+def test_chat_no_log_keeps_nothing_but_still_sends_the_earlier_turns(route, fake_provider):
+    env = provider_env(fake_provider)
+    result = route("chat", "--no-log", input="one\ntwo\n", env=env)
+    assert result.returncode == 0, result.stderr
+    assert len(fake_provider.requests[-1].body["messages"]) == 3
+    assert _log(route) == []
