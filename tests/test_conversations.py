@@ -343,3 +343,17 @@ def test_chat_no_log_keeps_nothing_but_still_sends_the_earlier_turns(route, fake
     assert result.returncode == 0, result.stderr
     assert len(fake_provider.requests[-1].body["messages"]) == 3
     assert _log(route) == []
+
+
+def test_truncate_leaves_room_for_the_earlier_turns(route, fake_provider, home):
+    small = home.parent / "small.yaml"
+    small.write_text("models:\n  claude-haiku:\n    context: 6000\n    max_output: 1000\n"
+                     "tasks:\n  chat:\n    candidates: [claude-haiku]\n    fallbacks: []\n")
+    env = provider_env(fake_provider, ROUTE_POLICY=str(small))
+    fake_provider.script("anthropic", Reply(text="word " * 2000))  # ~2,000 tokens of earlier reply
+    assert route("ask", GREETING, "-t", "chat", env=env).returncode == 0
+    (home.parent / "big.txt").write_text(" 83" * 20000)  # ~20,000 tokens at 3 bytes each: fits no window
+    result = route("ask", "-c", "-t", "chat", "--truncate", "-f", "big.txt", "what does it say?", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "--truncate: input cut" in result.stderr
+    assert len(fake_provider.requests[-1].body["messages"]) == 3

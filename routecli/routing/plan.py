@@ -65,7 +65,7 @@ def make_plan(
             mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce)
     plan = Plan(request, decision, prices, state, options, mapreduce, continuity=continuity)
     if decision.chosen is None and mapreduce is None and options.truncate:
-        return _truncated(plan, policy)
+        return _truncated(plan, policy, previous)
     return plan
 
 
@@ -86,8 +86,9 @@ def _decide(
     return decide(policy, prices, state, options, task_choice, level, tokens)
 
 
-def _truncated(plan: Plan, policy: Policy) -> Plan:
-    """--truncate: keep the head of the attached input, as much as the largest usable window takes."""
+def _truncated(plan: Plan, policy: Policy, previous: str | None = None) -> Plan:
+    """--truncate: keep the head of the attached input, as much as the largest usable window takes (less what
+    a continued conversation's earlier turns take of it)."""
     from routecli.routing.chunking import BYTES_PER_TOKEN
     from routecli.routing.exclusions import SIZE, only
 
@@ -96,10 +97,12 @@ def _truncated(plan: Plan, policy: Policy) -> Plan:
         return plan
     best = max(usable, key=lambda v: v.context - v.output_reserve)
     room = (best.context - best.output_reserve - TRUNCATE_MARGIN_TOKENS) * BYTES_PER_TOKEN
+    room -= sum(len(turn.text.encode("utf-8", errors="surrogatepass")) for turn in plan.request.history)
     request = truncated(plan.request, max(room, 1000))
     decision = _decide(request, policy, plan.prices, plan.state, plan.options)
+    decision, continuity = continue_on(decision, previous, pinned=plan.options.pinned is not None)
     cut = Truncation(plan.request.size(), request.size(), best.alias)
-    return Plan(request, decision, plan.prices, plan.state, plan.options, None, cut)
+    return Plan(request, decision, plan.prices, plan.state, plan.options, None, cut, continuity)
 
 
 def require_model(plan: Plan) -> None:
