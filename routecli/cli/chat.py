@@ -44,7 +44,8 @@ def chat(
     display = line.display
     if policy.log_prompts and not display.log_prompts:
         display = replace(display, log_prompts=True)
-    display = replace(display, stream=True, json=False, panel=False)
+    # A status line after each turn instead of the panel before it (-v brings the panel back).
+    display = replace(display, stream=True, json=False, panel=display.verbose)
     session = Session(policy, paths, line.options, display, line.system,
                       Keeper.for_run(paths, "chat", conversation, no_log), pinned=line.options.pinned)
     code = run_chat(session, interactive=_stdin_is_terminal())

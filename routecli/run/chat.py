@@ -26,7 +26,7 @@ from routecli.run.attempts import Outcome
 from routecli.run.conversation import Conversation, Keeper
 from routecli.run.request import run_request
 from routecli.run.state import read_world
-from routecli.ui.chat_view import chat_banner, chat_cost, chat_status, chat_usage
+from routecli.ui.chat_view import chat_banner, chat_cost, chat_status
 from routecli.ui.display import Display
 from routecli.ui.render import error_line, notice
 
@@ -133,8 +133,6 @@ def run_chat(session: Session, interactive: bool) -> int:
             continue
         if session.last is not None and not session.display.quiet:
             chat_status(session.last, session.cost, session.unpriced, session.display.no_color)
-        if session.display.usage and session.last is not None:
-            chat_usage(session.last)
 
 
 def _command(session: Session, text: str) -> bool:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from routecli.policy.prices import money
-from routecli.ui.render import console, usage_line
+from routecli.ui.render import console
 
 
 def _total(cost: Decimal, unpriced: int) -> str:
@@ -31,10 +31,6 @@ def chat_status(outcome: Any, cost: Decimal, unpriced: int, no_color: bool = Fal
         tokens += " (estimated)"
     line = f"{final.alias} · {tokens} · session {_total(cost, unpriced)}"
     console(sys.stderr, no_color).print(line, style="dim", markup=False)
-
-
-def chat_usage(outcome: Any) -> None:
-    sys.stderr.write(usage_line(outcome) + "\n")
 
 
 def chat_cost(turns: int, cost: Decimal, unpriced: int) -> None:
