@@ -361,9 +361,9 @@ def test_truncate_leaves_room_for_the_earlier_turns(route, fake_provider, home):
 
 def test_chat_usage_line_once_per_turn_and_the_panel_only_with_verbose(route, fake_provider):
     env = provider_env(fake_provider)
-    usage = route("chat", "-u", input="one\ntwo\n", env=env)
+    usage = route("chat", "-u", input=f"{GREETING}\n{GREETING}\n", env=env)
     assert usage.returncode == 0, usage.stderr
-    assert len([line for line in usage.stderr.splitlines() if line.startswith("route: claude-haiku · ")]) == 2
+    assert len([line for line in usage.stderr.splitlines() if line.startswith("route: claude-haiku · ")]) == 2, usage.stderr
     assert "fallbacks:" not in usage.stderr
     verbose = route("chat", "-v", input="one\n", env=env)
     assert verbose.returncode == 0 and "fallbacks:" in verbose.stderr, verbose.stderr
