@@ -367,3 +367,33 @@ def test_chat_usage_line_once_per_turn_and_the_panel_only_with_verbose(route, fa
     assert "fallbacks:" not in usage.stderr
     verbose = route("chat", "-v", input="one\n", env=env)
     assert verbose.returncode == 0 and "fallbacks:" in verbose.stderr, verbose.stderr
+
+
+def test_summarize_is_kept_unless_no_log(route, fake_provider):
+    env = provider_env(fake_provider)
+    fake_provider.script("mistral", Reply(text="A short summary."))
+    assert route("summarize", "--no-log", input="some long text to summarize\n", env=env).returncode == 0
+    assert _log(route) == []
+    assert route("summarize", input="some long text to summarize\n", env=env).returncode == 0
+    [kept] = _log(route)
+    assert kept["command"] == "summarize" and kept["attachments"] == [{"name": "stdin", "bytes": 28}]
+
+
+@pytest.mark.process
+def test_parallel_runs_lose_no_exchange(home, fake_provider):
+    import subprocess
+    import sys
+
+    from conftest import _clean_env
+
+    env = _clean_env(home)
+    env.update(provider_env(fake_provider))
+    runs = [subprocess.Popen([sys.executable, "-m", "routecli", "ask", f"{GREETING} {n}"], env=env,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            for n in range(5)]
+    for proc in runs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    conn = sqlite3.connect(home / "data" / "history.sqlite3")
+    prompts = sorted(row[0] for row in conn.execute("SELECT prompt FROM exchanges"))
+    assert prompts == [f"{GREETING} {n}" for n in range(5)]
