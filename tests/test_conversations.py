@@ -363,7 +363,8 @@ def test_chat_usage_line_once_per_turn_and_the_panel_only_with_verbose(route, fa
     env = provider_env(fake_provider)
     usage = route("chat", "-u", input=f"{GREETING}\n{GREETING}\n", env=env)
     assert usage.returncode == 0, usage.stderr
-    assert len([line for line in usage.stderr.splitlines() if line.startswith("route: claude-haiku · ")]) == 2, usage.stderr
+    usage_lines = [line for line in usage.stderr.splitlines() if line.startswith("route: claude-haiku · ")]
+    assert len(usage_lines) == 2, usage.stderr
     assert "fallbacks:" not in usage.stderr
     verbose = route("chat", "-v", input="one\n", env=env)
     assert verbose.returncode == 0 and "fallbacks:" in verbose.stderr, verbose.stderr

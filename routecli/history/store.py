@@ -12,7 +12,7 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -190,17 +190,18 @@ class History:
                 self.conn.execute(statement)
             self.conn.execute(f"PRAGMA user_version = {step + 1}")
 
-    def _transaction(self, work: Any) -> None:
+    def _transaction(self, work: Callable[[], object]) -> None:
+        """`work` in one write transaction, retried while another process holds the lock."""
         for attempt in range(WRITE_RETRIES):
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
                 work()
                 self.conn.execute("COMMIT")
                 return
-            except sqlite3.OperationalError as error:
+            except sqlite3.DatabaseError as error:
                 with contextlib.suppress(sqlite3.Error):
                     self.conn.execute("ROLLBACK")
-                locked = "locked" in str(error) or "busy" in str(error)
+                locked = isinstance(error, sqlite3.OperationalError) and "locked" in str(error)
                 if not locked or attempt == WRITE_RETRIES - 1:
                     raise
                 time.sleep(0.05 * (attempt + 1))
