@@ -91,5 +91,15 @@ class BelowFloorError(RouteError):
     exit_code = EXIT_BELOW_FLOOR
 
 
+class HistoryError(RouteError):
+    """The history of exchanges cannot be read or written (`route log`; ask and chat only say so)."""
+
+    exit_code = EXIT_LEDGER
+
+
+class DamagedHistoryError(HistoryError):
+    """The history file is not a readable SQLite database: it is set aside and its readable rows salvaged."""
+
+
 class DamagedLedgerError(LedgerError):
     """The ledger file is not a readable SQLite database (random bytes, a truncated file)."""

@@ -27,6 +27,16 @@ class Paths:
         return self.data_dir / "ledger.sqlite3"
 
     @property
+    def history(self) -> Path:
+        """The exchanges of ask, summarize and chat (prompts and replies): beside the ledger, never in it."""
+        return self.data_dir / "history.sqlite3"
+
+    @property
+    def history_switch(self) -> Path:
+        """Whether history is kept (`route log on|off`)."""
+        return self.config_dir / "history.json"
+
+    @property
     def cooldowns(self) -> Path:
         return self.state_dir / "cooldowns.json"
 

@@ -200,3 +200,14 @@ def test_completion_functions_never_raise(home, monkeypatch, tmp_path):
     assert [v for v, _ in complete_group(None, "model,day,")] == [
         "model,day,provider", "model,day,task", "model,day,profile", "model,day,status", "model,day,command"
     ]
+
+
+@pytest.mark.process
+def test_bash_completes_conversation_ids(shell_env, route, fake_provider):
+    from conftest import provider_env
+
+    route("ask", "my name is Zed", env=provider_env(fake_provider))
+    [kept] = route("log", "--json").json()
+    assert bash_complete(shell_env, "ask", "--cid", "")[0] == [kept["cid"]]
+    assert bash_complete(shell_env, "log", "--cid", kept["cid"][:10])[0] == [kept["cid"]]
+    assert bash_complete(shell_env, "chat", "--cid", "zz")[0] == []

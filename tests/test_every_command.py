@@ -22,6 +22,11 @@ COMMANDS = [
     ("explain", "hello there", "--json"),
     ("replay",),
     ("replay", "--json", "--since", "7d"),
+    ("log",),
+    ("log", "--json", "-n", "3", "-q", "x"),
+    ("log", "status"),
+    ("log", "off"),
+    ("log", "on"),
 ]
 
 

@@ -12,13 +12,14 @@ TOP = {"top"}
 # layer -> the layers its modules may import at run time
 ALLOWED = {
     "top": TOP | {"cli"},  # __main__ starts the cli
-    "cli": TOP | {"cli", "ui", "run", "routing", "policy", "providers", "ledger", "local"},
-    "ui": TOP | {"ui", "routing", "policy", "ledger", "providers"},
-    "run": TOP | {"run", "ui", "routing", "policy", "providers", "ledger", "local"},
+    "cli": TOP | {"cli", "ui", "run", "routing", "policy", "providers", "ledger", "history", "local"},
+    "ui": TOP | {"ui", "routing", "policy", "ledger", "history", "providers"},
+    "run": TOP | {"run", "ui", "routing", "policy", "providers", "ledger", "history", "local"},
     "routing": TOP | {"routing", "policy"},
     "policy": TOP | {"policy", "providers"},  # the list of wires lives in the providers' registry
     "providers": TOP | {"providers"},
     "ledger": TOP | {"ledger", "policy"},
+    "history": TOP | {"history"},  # the exchanges of ask, summarize and chat: beside the ledger, never in it
     "local": TOP | {"local", "policy"},
 }
 

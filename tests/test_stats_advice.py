@@ -11,8 +11,8 @@ from pathlib import Path
 
 from conftest import provider_env
 
-from routecli.ledger.record import record
 from routecli.ledger.facts import DecisionFacts
+from routecli.ledger.record import record
 from routecli.ledger.store import _MIGRATIONS, Row
 from routecli.run.advice import MIN_FIRST_CHOICE_CALLS
 

@@ -10,7 +10,13 @@ from typing import Annotated
 import typer
 
 from routecli import __version__
-from routecli.cli.completion import complete_model, complete_profile, complete_task, register_protocol
+from routecli.cli.completion import (
+    complete_conversation,
+    complete_model,
+    complete_profile,
+    complete_task,
+    register_protocol,
+)
 
 app = typer.Typer(
     name="route",
@@ -87,7 +93,7 @@ ProfileOpt = Annotated[
 ComplexityOpt = Annotated[
     int | None,
     typer.Option(
-        "--complexity", "-c", min=1, max=10, help="1-10: low routes to cheap/local models, high to the strongest."
+        "--complexity", "-C", min=1, max=10, help="1-10: low routes to cheap/local models, high to the strongest."
     ),
 ]
 LocalOpt = Annotated[bool, typer.Option("--local", help="Only use local models (Ollama, LM Studio, llama.cpp).")]
@@ -117,3 +123,17 @@ LogPromptsOpt = Annotated[
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show the routing panel even when not on a terminal.")
 ]
+
+# Conversations (ask, explain, chat) and the history (ask, summarize, chat).
+ContinueOpt = Annotated[
+    bool, typer.Option("--continue", "-c", help="Continue the last conversation: its earlier turns are sent too.")
+]
+CidOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cid",
+        help="Continue the conversation with this id (a unique prefix will do; see `route log`).",
+        autocompletion=complete_conversation,
+    ),
+]
+NoLogOpt = Annotated[bool, typer.Option("--no-log", help="Keep this exchange out of the history (`route log`).")]

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from routecli.cli.app import ExactOpt, JsonOpt, NoColorOpt, app
+from routecli.cli.app import CidOpt, ContinueOpt, ExactOpt, JsonOpt, NoColorOpt, NoLogOpt, app
 from routecli.cli.request import CommandLine, request_command
 
 if TYPE_CHECKING:
     from routecli.paths import Paths
     from routecli.policy.types import Policy
     from routecli.run.consult import Planned
+    from routecli.run.conversation import Conversation
     from routecli.run.state import World
 
 
@@ -45,28 +46,47 @@ def _policy_notices(policy: Policy, paths: Paths, named: bool) -> None:
         notice(f"./routes.yaml (trusted) changes where keys are sent: {', '.join(folder.key_routing)}")
 
 
-def _plan(line: CommandLine, command: str) -> tuple[Policy, Paths, World, Planned, tuple[str, ...]]:
-    """Read everything once (policy, input, prices, keys, cooldowns, spend), then plan (`route explain` never
-    calls the model classifier; `ask` and `summarize` do when the policy names one and the learned one is unsure)."""
+def _plan(
+    line: CommandLine, command: str, follow: tuple[bool, str | None] = (False, None)
+) -> tuple[Policy, Paths, World, Planned, Conversation, tuple[str, ...]]:
+    """Read everything once (policy, input, prices, keys, cooldowns, spend, the conversation continued), then
+    plan. `follow` is (--continue, --cid). `route explain` never calls the model classifier; `ask` and
+    `summarize` do when the policy names one and the learned one is unsure."""
+    from dataclasses import replace
+
     from routecli.routing.inputs import as_summary, gather
     from routecli.run.consult import plan_request
+    from routecli.run.conversation import Conversation, load_conversation
     from routecli.run.state import read_world
 
     policy, paths = load(line.policy_path, discover=True, local=line.options.local_only)
     request = gather(line.prompt, line.files, line.system)
     if command == "summarize":
         request = as_summary(request)
+    continuing, cid = follow
+    conversation = load_conversation(paths, cid) if continuing or cid else Conversation.new()
+    if conversation.turns:
+        request = replace(request, history=conversation.turns, system=request.system or conversation.system)
     world = read_world(policy, paths, repair=command != "explain")
     calls, map_reduce = command != "explain", command != "ask"
-    planned = plan_request(request, policy, world, line.options, paths, allow_map_reduce=map_reduce, may_call=calls)
+    planned = plan_request(
+        request, policy, world, line.options, paths, allow_map_reduce=map_reduce, may_call=calls,
+        previous=conversation.previous_model,
+    )
     verbose = tuple(planned.notices) if line.display.verbose else ()
-    return policy, paths, world, planned, (*request.notices, *world.notices, *verbose)
+    notices = (*conversation.notices, *request.notices, *world.notices, *verbose)
+    return policy, paths, world, planned, conversation, notices
 
 
 @app.command()
 @request_command(display=False, without=("truncate",))
 def explain(
-    line: CommandLine, exact_tokens: ExactOpt = False, json_out: JsonOpt = False, no_color: NoColorOpt = False
+    line: CommandLine,
+    exact_tokens: ExactOpt = False,
+    json_out: JsonOpt = False,
+    no_color: NoColorOpt = False,
+    continue_conversation: ContinueOpt = False,
+    cid: CidOpt = None,
 ) -> None:
     """Dry run: show which model would take the prompt, the candidates' verdicts, and why. Calls no model."""
     from routecli.errors import NoModelError
@@ -82,7 +102,7 @@ def explain(
         single_plan_report,
     )
 
-    policy, _, _, planned, notices = _plan(line, "explain")
+    policy, _, _, planned, conversation, notices = _plan(line, "explain", (continue_conversation, cid))
     plan = planned.plan
     for text in notices:
         notice(text)
@@ -93,9 +113,16 @@ def explain(
         data["classifier"] = plan.consult.as_dict() if plan.consult else None
         worst = plan.worst_case_cost
         data["worst_case_cost_usd"] = None if worst is None else float(worst)
+        if conversation.exchanges:
+            data["conversation"] = {"cid": conversation.cid, "exchanges": conversation.exchanges,
+                                    "continuity": plan.continuity.as_dict() if plan.continuity else None}
         print_json(masked(data))
     else:
         explain_report(plan.decision, no_color)
+        if conversation.exchanges:
+            from routecli.ui.history_view import continuity_report
+
+            continuity_report(conversation.cid, conversation.exchanges, plan.continuity)
         if plan.mapreduce:
             mapreduce_report(plan.mapreduce)
         elif plan.decision.chosen:
@@ -112,29 +139,36 @@ def explain(
         notice(f"{exc.message}; `route ask` would stop here (exit {exc.exit_code})")
 
 
-def _run(line: CommandLine, command: str) -> None:
+def _run(line: CommandLine, command: str, no_log: bool, follow: tuple[bool, str | None] = (False, None)) -> None:
     from dataclasses import replace
 
+    from routecli.run.conversation import Keeper
     from routecli.run.request import run_request
 
-    policy, paths, world, planned, notices = _plan(line, command)
+    policy, paths, world, planned, conversation, notices = _plan(line, command, follow)
+    plan = planned.plan
     display = line.display
     if policy.log_prompts and not display.log_prompts:
         display = replace(display, log_prompts=True)
-    code = run_request(planned.plan, policy, paths, world.environment, display, command, notices, planned.attempts)
+    if plan.continuity is not None and not plan.continuity.stays:
+        notices = (*notices, plan.continuity.text)  # a conversation that moves says so, panel or not
+    keeper = Keeper.for_run(paths, command, conversation, no_log)
+    code = run_request(plan, policy, paths, world.environment, display, command, notices, planned.attempts, keep=keeper)
     if code:
         raise typer.Exit(code)
 
 
 @app.command()
 @request_command()
-def ask(line: CommandLine) -> None:
+def ask(
+    line: CommandLine, continue_conversation: ContinueOpt = False, cid: CidOpt = None, no_log: NoLogOpt = False
+) -> None:
     """Ask the cheapest capable model; the reply streams to stdout, everything else to stderr."""
-    _run(line, "ask")
+    _run(line, "ask", no_log, (continue_conversation, cid))
 
 
 @app.command()
 @request_command(without=("task", "truncate"), task="summarize")
-def summarize(line: CommandLine) -> None:
+def summarize(line: CommandLine, no_log: NoLogOpt = False) -> None:
     """Summarize text from stdin, -f files, or the argument (`cat big.txt | route summarize`)."""
-    _run(line, "summarize")
+    _run(line, "summarize", no_log)

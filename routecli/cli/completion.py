@@ -146,6 +146,23 @@ def complete_cooling(ctx: Any, incomplete: str) -> list[Completion]:
         return []
 
 
+def complete_conversation(ctx: Any, incomplete: str) -> list[Completion]:
+    """Recent conversation ids for --cid, newest first, each with its latest prompt as the help."""
+    try:
+        from routecli.history.keep import open_to_read
+        from routecli.paths import get_paths
+
+        history, _ = open_to_read(get_paths().history)
+        with history:
+            latest: dict[str, str] = {}
+            for exchange in reversed(history.recent(200)):
+                if exchange.cid.startswith(incomplete.lower()):
+                    latest.setdefault(exchange.cid, _clean(exchange.prompt)[:60])
+        return list(latest.items())
+    except Exception:  # a damaged or missing history completes nothing
+        return []
+
+
 # ----------------------------------------------------------------------------- the shell scripts
 
 _HEADERS = {

@@ -125,7 +125,7 @@ def stats(
 
 @app.command()
 def paths(policy: PolicyOpt = None, json_out: JsonOpt = False) -> None:
-    """Where route keeps its policy, ledger, cooldowns and caches (ROUTE_HOME moves them all)."""
+    """Where route keeps its policy, ledger, history, cooldowns and caches (ROUTE_HOME moves them all)."""
     from routecli.ledger.record import pending_path
     from routecli.policy.load import default_policy_path, user_policy_path
     from routecli.ui.render import print_json
@@ -140,6 +140,7 @@ def paths(policy: PolicyOpt = None, json_out: JsonOpt = False) -> None:
         "config_dir": str(where.config_dir),
         "ledger": str(ledger) + (f" ({ledger.stat().st_size:,} bytes)" if ledger.exists() else " (not created yet)"),
         "ledger_pending": str(pending_path(ledger)) + ("" if pending_path(ledger).exists() else " (none)"),
+        "history": str(where.history) + ("" if where.history.exists() else " (not created yet)"),
         "cooldowns": str(where.cooldowns),
         "cache_dir": str(where.cache_dir),
         "route_home": os.environ.get("ROUTE_HOME") or "(unset: platform directories)",

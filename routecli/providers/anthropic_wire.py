@@ -80,7 +80,7 @@ def _body(request: ChatRequest) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": request.model_id,
         "max_tokens": request.max_tokens,
-        "messages": [{"role": "user", "content": request.prompt}],
+        "messages": request.messages(),
     }
     if request.system:
         body["system"] = request.system

@@ -16,7 +16,9 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
+
+from routecli.turns import Turn
 
 NO_KEY = "not-needed"  # sent where a local server wants no key: SDKs would otherwise read keys from the env
 
@@ -39,6 +41,12 @@ class ChatRequest:
     max_tokens: int
     system: str | None = None
     stream: bool = True
+    history: tuple[Turn, ...] = ()  # a conversation's earlier turns, oldest first, sent before the prompt
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The earlier turns, in order, then the prompt: the `messages` list every wire sends."""
+        earlier = [{"role": turn.role.value, "content": turn.text} for turn in self.history]
+        return [*earlier, {"role": "user", "content": self.prompt}]
 
 
 @dataclass(frozen=True)

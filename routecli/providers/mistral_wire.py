@@ -80,7 +80,7 @@ def _no_async() -> httpx2.AsyncClient:
 
 def _body(request: ChatRequest) -> dict[str, Any]:
     """The JSON body, which is also the keyword arguments of the SDK's `chat.stream` / `chat.complete`."""
-    messages = [{"role": "user", "content": request.prompt}]
+    messages = request.messages()
     if request.system:
         messages.insert(0, {"role": "system", "content": request.system})
     return {"model": request.model_id, "messages": messages, "max_tokens": request.max_tokens, "stream": request.stream}

@@ -71,7 +71,7 @@ def _load() -> Any:
 
 def _body(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
     """The JSON body, which is also the keyword arguments of the SDK's `chat.completions.create`."""
-    messages = [{"role": "user", "content": request.prompt}]
+    messages = request.messages()
     if request.system:
         messages.insert(0, {"role": "system", "content": request.system})
     body: dict[str, Any] = {"model": request.model_id, "messages": messages}

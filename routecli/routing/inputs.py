@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from routecli.errors import InputError
+from routecli.turns import Turn
 
 _SNIFF = 8192
 
@@ -48,6 +49,7 @@ class Request:
     attachments: tuple[Attachment, ...] = ()
     system: str | None = None
     notices: tuple[str, ...] = field(default=())
+    history: tuple[Turn, ...] = ()  # a continued conversation's earlier turns, sent before this prompt
 
     @property
     def attached_head(self) -> str:
@@ -238,7 +240,7 @@ def as_summary(request: Request) -> Request:
         instruction = "Summarize the following." + (f" {how}" if how else "")
     else:
         instruction = "Summarize the following text.\n\n" + request.instruction
-    return Request(instruction, request.attachments, request.system, request.notices)
+    return Request(instruction, request.attachments, request.system, request.notices, request.history)
 
 
 def truncated(request: Request, max_bytes: int) -> Request:
@@ -256,4 +258,4 @@ def truncated(request: Request, max_bytes: int) -> Request:
             data = bytes(data[:cut])
         kept.append(Attachment(attachment.name, data, attachment.encoding, attachment.raw_size))
         left -= len(data)
-    return Request(request.instruction, tuple(kept), request.system, request.notices)
+    return Request(request.instruction, tuple(kept), request.system, request.notices, request.history)

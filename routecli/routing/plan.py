@@ -17,6 +17,7 @@ from routecli.policy.types import Policy
 from routecli.routing.caps import attempt_worst, run_cap
 from routecli.routing.classify import classify, estimate_complexity, read_prompt
 from routecli.routing.consult import wanted
+from routecli.routing.continuity import Continuity, continue_on
 from routecli.routing.decide import Decision, RoutingState, Verdict, decide, no_model_error
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
@@ -61,6 +62,7 @@ class Plan:
         review = self.review.worst_case_cost if self.review is not None else Decimal(0)
         return None if answer is None or review is None else answer + review
     policy_hash: str = ""  # which policy decided (policy/fingerprint.py), recorded for `route replay`
+    continuity: Continuity | None = None  # a follow-up: whether it stays on the previous turn's model
 
 
 def make_plan(
@@ -71,8 +73,12 @@ def make_plan(
     options: RequestOptions,
     allow_map_reduce: bool = True,
     answer: ModelAnswer | None = None,
+    previous: str | None = None,
 ) -> Plan:
+    """`answer`: the model classifier's; `previous`: the model of a continued conversation's last turn (it stays
+    while it may)."""
     decision, consult = _decide(request, policy, prices, state, options, answer)
+    decision, continuity = continue_on(decision, previous, pinned=options.pinned is not None)
     mapreduce = None
     if allow_map_reduce and decision.task == "summarize":
         from routecli.routing import mapreduce as mr
@@ -80,10 +86,11 @@ def make_plan(
         if mr.needed(decision, policy.map_reduce):
             mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce, decision.tokens)
     plan = Plan(
-        request, decision, prices, state, options, mapreduce, consult=consult, policy_hash=policy_hash(policy)
+        request, decision, prices, state, options, mapreduce, consult=consult, policy_hash=policy_hash(policy),
+        continuity=continuity,
     )
     if decision.chosen is None and mapreduce is None and options.truncate:
-        plan = _truncated(plan, policy, answer)
+        plan = _truncated(plan, policy, answer, previous)
     if plan.mapreduce is None:
         from routecli.routing.review import plan_review
 
@@ -118,6 +125,8 @@ def _decide(
 ) -> tuple[Decision, Consult | None]:
     if tokens is None:
         parts = request.parts()
+        for turn in reversed(request.history):  # a continued conversation is sent, and counted, whole
+            parts = [turn.text.encode("utf-8", errors="surrogatepass"), b"\n\n", *parts]
         if request.system:
             parts = [request.system.encode("utf-8", errors="surrogatepass"), b"\n\n", *parts]
         if points is None:
@@ -136,9 +145,10 @@ def _decide(
     return decide(policy, prices, state, options, task_choice, level, tokens), consult
 
 
-def _truncated(plan: Plan, policy: Policy, answer: ModelAnswer | None) -> Plan:
+def _truncated(plan: Plan, policy: Policy, answer: ModelAnswer | None, previous: str | None = None) -> Plan:
     """--truncate: keep the head of the attached input, as much as the largest usable window takes: the most
-    tokens any model that only the input's size keeps out (its window, an escalation rule, the cap) could take."""
+    tokens any model that only the input's size keeps out (its window, an escalation rule, the cap) could take,
+    less what a continued conversation's earlier turns take of it."""
     from routecli.routing.exclusions import BUDGET, SIZE, Why, only
 
     fixable = SIZE | BUDGET | {Why.ESCALATION_TIER, Why.PROFILE_CAP}
@@ -147,17 +157,20 @@ def _truncated(plan: Plan, policy: Policy, answer: ModelAnswer | None) -> Plan:
     if not rooms:
         return plan
     room, alias = max(rooms)
-    per_byte = plan.decision.tokens.value / max(plan.request.size(), 1)
+    history = sum(len(turn.text.encode("utf-8", errors="surrogatepass")) for turn in plan.request.history)
+    per_byte = plan.decision.tokens.value / max(plan.request.size() + history, 1)
+    room -= int(history * per_byte)
     for _ in range(_TRUNCATE_TRIES):  # the cut is sized by an estimate: shrink it until a model takes it
         request = truncated(plan.request, max(int(room / per_byte), 1000))
         decision, consult = _decide(request, policy, plan.prices, plan.state, plan.options, answer)
+        decision, continuity = continue_on(decision, previous, pinned=plan.options.pinned is not None)
         if decision.chosen is not None:
             break
         room = int(room * 0.9)
     cut = Truncation(plan.request.size(), request.size(), alias)
     return Plan(
         request, decision, plan.prices, plan.state, plan.options, None, cut,
-        consult=consult, policy_hash=plan.policy_hash,
+        consult=consult, policy_hash=plan.policy_hash, continuity=continuity,
     )
 
 

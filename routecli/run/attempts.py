@@ -10,6 +10,7 @@ from typing import Protocol
 from routecli.policy.prices import PriceTable
 from routecli.providers.base import ProviderError, UsageReport
 from routecli.routing.tokens import bounds
+from routecli.turns import Turn
 
 
 @dataclass
@@ -117,6 +118,7 @@ class CallSettings:
     use_streaming_api: bool  # False for --no-stream
     validate: bool
     prompt_tokens: int | None = None  # the prompt's tokens when not the decision's (a chunk, a combining call)
+    history: tuple[Turn, ...] = ()  # a continued conversation's earlier turns, sent before the prompt
 
 
 def estimate_tokens(text: str) -> int:

@@ -39,17 +39,21 @@ def plan_request(
     paths: Paths,
     allow_map_reduce: bool,
     may_call: bool,
+    previous: str | None = None,
 ) -> Planned:
-    """make_plan, with the model classifier's cached answer; `may_call`: ask it when the plan wants it."""
+    """make_plan, with the model classifier's cached answer; `may_call`: ask it when the plan wants it;
+    `previous`: the model of a continued conversation's last turn."""
     settings = policy.classify_model
     if settings is None:
-        return Planned(planning.make_plan(request, policy, world.prices, world.state, options, allow_map_reduce))
+        return Planned(
+            planning.make_plan(request, policy, world.prices, world.state, options, allow_map_reduce, None, previous)
+        )
     text = classifier_text(request)
     key = cache_key(settings.model, text)
     answers = _read(paths.classifier_answers)
     cached = answers.get(key)
     answer = ModelAnswer(cached, settings.model, cached=True) if isinstance(cached, str) else None
-    plan = planning.make_plan(request, policy, world.prices, world.state, options, allow_map_reduce, answer)
+    plan = planning.make_plan(request, policy, world.prices, world.state, options, allow_map_reduce, answer, previous)
     if not may_call or plan.consult is None or plan.consult.answer is not None:
         return Planned(plan)
     planned = Planned(plan)
@@ -79,7 +83,9 @@ def plan_request(
     answers[key] = task
     _write(paths.classifier_answers, answers)
     fresh = ModelAnswer(task, settings.model, cached=False)
-    planned.plan = planning.make_plan(request, policy, world.prices, world.state, options, allow_map_reduce, fresh)
+    planned.plan = planning.make_plan(
+        request, policy, world.prices, world.state, options, allow_map_reduce, fresh, previous
+    )
     return planned
 
 

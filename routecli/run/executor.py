@@ -208,6 +208,7 @@ class Executor:
             max_tokens=max_tokens,
             system=call.system,
             stream=call.use_streaming_api,
+            history=call.history,
         )
         attempt = Attempt(alias, model.provider, model.model_id, position, try_number, time.time())
         attempt.continued_from = len(partial)

@@ -84,8 +84,11 @@ def run_request(
     command: str,
     notices: tuple[str, ...] = (),
     prior: Sequence[tuple[str | None, Attempt]] = (),
+    keep: Callable[[Plan, Outcome, bool], str | None] | None = None,
 ) -> int:
-    """`prior`: calls already made for this request (the model classifier's), recorded with its attempts."""
+    """`prior`: calls already made for this request (the model classifier's), recorded with its attempts.
+    `keep(plan, outcome, interrupted)` is given each reply (a partial one too) after it is printed, for the
+    history; it returns a notice or None."""
     from routecli.ui.render import notice, print_json, show_panel, usage_line
 
     output = TerminalOutput(display)
@@ -106,14 +109,16 @@ def run_request(
         if attempts:  # a classifier call was made and paid for: it is recorded whatever happens next
             _record(plan, paths, attempts, command, display, output, keep_going=True)
         raise
-    wants_panel = display.verbose or (_stderr_is_terminal() and not display.quiet and not display.json)
+    wants_panel = display.panel and (
+        display.verbose or (_stderr_is_terminal() and not display.quiet and not display.json)
+    )
     if plan.mapreduce is None and wants_panel:
         show_panel(decision, display.no_color)
     validate = decision.validate
     held_back = display.json or not display.stream or validate
 
     def call_for(prompt: str) -> CallSettings:
-        return CallSettings(request.system, prompt, not held_back, display.stream, validate)
+        return CallSettings(request.system, prompt, not held_back, display.stream, validate, request.history)
 
     review: Review | None = None
     escalation_failed: str | None = None
@@ -147,6 +152,7 @@ def run_request(
         elif not stop.closed:
             output.finish()
             output.notice("interrupted; the partial reply above is kept")
+        _keep(keep, plan, Outcome(stop.outcome.text, [a for _, a in attempts]), output, interrupted=True)
         _record(plan, paths, attempts, command, display, output, keep_going=True)
         return EXIT_PIPE_CLOSED if stop.closed else EXIT_INTERRUPTED
     except (ProviderFailure, BudgetError) as failure:
@@ -181,6 +187,7 @@ def run_request(
                 code = EXIT_PIPE_CLOSED
         if (display.usage or display.verbose) and not code:
             sys.stderr.write(usage_line(outcome, elapsed) + _side_cost(attempts) + "\n")
+    _keep(keep, plan, outcome, output, interrupted=False)
     _record(plan, paths, attempts, command, display, output, keep_going=escalation_failed is not None)
     if escalation_failed is not None and not code:
         raise ProviderFailure(escalation_failed)  # the first reply is printed with its concerns; exit 7 says so
@@ -238,6 +245,20 @@ class _Quiet:
 
     def notice(self, message: str) -> None:
         pass
+
+
+def _keep(
+    keep: Callable[[Plan, Outcome, bool], str | None] | None,
+    plan: Plan,
+    outcome: Outcome,
+    output: TerminalOutput,
+    interrupted: bool,
+) -> None:
+    if keep is None:
+        return
+    notice = keep(plan, outcome, interrupted)
+    if notice:
+        output.notice(notice)
 
 
 def _record(

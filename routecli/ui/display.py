@@ -14,3 +14,4 @@ class Display:
     verbose: bool = False  # the panel even when stderr is not a terminal
     no_color: bool = False
     log_prompts: bool = False  # store the prompt text in the ledger (off by default)
+    panel: bool = True  # the routing panel before a reply (`route chat` shows a status line after it instead)
