@@ -109,7 +109,7 @@ def test_a_follow_up_keeps_the_system_prompt_unless_given_one(route, fake_provid
     route("ask", "-c", "again", "-m", "claude-haiku", env=env)
     assert fake_provider.requests[-1].body["system"] == "Answer in French."
     route("ask", "-c", "now", "-s", "Answer in German.", "-m", "claude-haiku", env=env)
-    assert fake_provider.requests[-1].body["system"] == "Answer in German."
+    assert fake_provider.requests_for("anthropic")[-1].body["system"] == "Answer in German."
 
 
 def test_attachments_are_named_not_kept_and_a_follow_up_says_so(route, fake_provider, home):

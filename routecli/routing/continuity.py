@@ -67,8 +67,9 @@ def continue_on(decision: Decision, previous: str | None, pinned: bool) -> tuple
         return decision, None
     tokens = decision.tokens.value
     verdict = next((v for v in decision.candidates if v.alias == previous), None)
-    if pinned:
-        return decision, Continuity(previous, Move.PINNED, decision.chosen, tokens)
+    if pinned:  # -m wins; pinning the same model again is staying, not moving
+        move = Move.STAYS if decision.chosen == previous else Move.PINNED
+        return decision, Continuity(previous, move, decision.chosen, tokens)
     move = Move.NOT_A_CANDIDATE if verdict is None else _move(verdict, decision.required_tier)
     if verdict is None or move is not Move.STAYS:
         continuity = Continuity(previous, move, decision.chosen, tokens, "" if verdict is None else verdict.why)

@@ -118,7 +118,7 @@ def run_request(
     held_back = display.json or not display.stream or validate
 
     def call_for(prompt: str) -> CallSettings:
-        return CallSettings(request.system, prompt, not held_back, display.stream, validate, request.history)
+        return CallSettings(request.system, prompt, not held_back, display.stream, validate, history=request.history)
 
     review: Review | None = None
     escalation_failed: str | None = None
