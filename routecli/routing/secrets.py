@@ -1,0 +1,221 @@
+"""Finding secrets in a prompt before it can leave the machine (issue 10, point 4).
+
+Pure: regexes over the request's own bytes (the rules are in `secret_rules.py`), the policy's private globs and
+the keys route was handed. A finding keeps where it is (file and line) and what kind it is, and a masked hint at
+most: never the value, so nothing that shows a finding can leak it.
+
+Speed: each rule's anchors are found with `bytes.find` over a lower-cased slice (memory speed, no regex), and a
+rule's regex then runs on the one line around each anchor, so a 20 MB input without secrets costs a few
+`find`s per anchor rather than a regex walk over every byte.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from routecli.policy.environment import mask
+from routecli.routing.inputs import Request
+from routecli.routing.secret_rules import RULE_RUN as RUN, RULES, SecretKind, value_of
+
+SLICE = 4 << 20  # lower-cased a slice at a time, so a 50 MB input is never copied whole
+_LONG_LINE = 1024  # a minified file's "line" can be megabytes: look this far back from an anchor, at most
+_AHEAD = 2048  # and this far forward
+MAX_FINDINGS = 50  # per source: enough to act on and to show
+MIN_KNOWN_KEY = 8  # shorter "keys" (test placeholders) would match ordinary words
+# A password has no public prefix: its masked start and end would be half of it.
+_NO_HINT = frozenset({SecretKind.PRIVATE_KEY, SecretKind.GCP_SERVICE_ACCOUNT, SecretKind.URL_PASSWORD,
+                      SecretKind.ASSIGNED_SECRET, SecretKind.BEARER_TOKEN, SecretKind.AZURE_KEY})
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: SecretKind
+    source: str  # "file notes/.env", "stdin", "the prompt", "the system prompt"
+    line: int | None  # None: the whole file (a private path)
+    detail: str = ""  # which one, without its value: MISTRAL_API_KEY, privacy.local_only '*.env'
+    hint: str = "-"  # the value masked (sk-…a1b2), for `route explain`
+
+    @property
+    def where(self) -> str:
+        return f"{self.source} line {self.line}" if self.line else self.source
+
+    @property
+    def what(self) -> str:
+        return self.kind.text + (f" ({self.detail})" if self.detail else "")
+
+
+def _anchors() -> dict[bytes, tuple[frozenset[int], re.Pattern[bytes] | None]]:
+    """anchor -> (the rules to run near it, what must follow it). Rules sharing an anchor share one `find`."""
+    table: dict[bytes, tuple[set[int], re.Pattern[bytes] | None]] = {}
+    for index, rule in enumerate(RULES):
+        for anchor in rule.anchors:
+            rules, near = table.setdefault(anchor, (set(), rule.near))
+            rules.add(index)
+            if near is not rule.near:  # two rules on one anchor with different conditions: check neither
+                table[anchor] = (rules, None)
+    return {anchor: (frozenset(rules), near) for anchor, (rules, near) in table.items()}
+
+
+def _prefixes() -> dict[bytes, tuple[tuple[bytes, int], ...]]:
+    """The first three characters of a token prefix -> (prefix, rule): one dict lookup per long run."""
+    table: dict[bytes, list[tuple[bytes, int]]] = {}
+    for index, rule in enumerate(RULES):
+        for prefix in rule.prefixes:
+            table.setdefault(prefix[:3], []).append((prefix, index))
+    return {head: tuple(entries) for head, entries in table.items()}
+
+
+_ANCHORS = _anchors()
+_PREFIXES = _prefixes()
+# Token characters -> "a", everything else -> " ": a run of RUN "a"s is where a token may start.
+_RUNS = bytes(ord("a") if chr(c).isascii() and (chr(c).isalnum() or chr(c) in "_-.") else ord(" ")
+              for c in range(256))
+_RUN = b"a" * RUN
+
+
+def scan(
+    request: Request,
+    private_globs: tuple[str, ...] = (),
+    known_keys: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> tuple[Finding, ...]:
+    """Every secret in the request, by source in prompt order; a file matching a private glob is one finding."""
+    keys = {name: value for name, value in (known_keys or {}).items() if value and len(value) >= MIN_KNOWN_KEY}
+    found: list[Finding] = []
+    sources: list[tuple[str, bytes]] = []
+    if request.system:
+        sources.append(("the system prompt", request.system.encode("utf-8", errors="surrogatepass")))
+    if request.instruction.strip():
+        sources.append(("the prompt", request.instruction.encode("utf-8", errors="surrogatepass")))
+    for attachment in request.attachments:
+        if attachment.name == "stdin":
+            sources.append(("stdin", attachment.data))
+            continue
+        glob = private_glob(attachment.name, private_globs, cwd or os.getcwd())
+        if glob is not None:
+            found.append(Finding(SecretKind.PRIVATE_PATH, f"file {attachment.name}", None,
+                                 f"privacy.local_only '{glob}'"))
+        else:
+            sources.append((f"file {attachment.name}", attachment.data))
+    for source, data in sources:
+        found += scan_text(data, source, keys)
+    return tuple(found)
+
+
+def scan_text(data: bytes, source: str, known_keys: Mapping[str, str] | None = None) -> list[Finding]:
+    """The secrets in one source, at most one per line, in line order."""
+    by_line: dict[int, Finding] = {}
+    for name, value in (known_keys or {}).items():
+        at = data.find(value.encode("utf-8", errors="surrogatepass"))
+        if at >= 0:
+            line = data.count(b"\n", 0, at) + 1
+            by_line.setdefault(line, Finding(SecretKind.KNOWN_KEY, source, line, name, mask(value)))
+    first_line = 1
+    start = 0
+    while start < len(data) and len(by_line) < MAX_FINDINGS:
+        end = min(start + SLICE, len(data))
+        if end < len(data):
+            newline = data.rfind(b"\n", start, end)
+            end = newline + 1 if newline > start else end
+        chunk = bytes(data[start:end])
+        _scan_slice(chunk, source, first_line, by_line)
+        first_line += chunk.count(b"\n")
+        start = end
+    return [by_line[line] for line in sorted(by_line)][:MAX_FINDINGS]
+
+
+def _scan_slice(chunk: bytes, source: str, first_line: int, by_line: dict[int, Finding]) -> None:
+    low = chunk.lower()
+    windows: dict[int, tuple[int, set[int]]] = {}  # window start -> (end, rules to run there)
+
+    def window(at: int, rules: frozenset[int] | set[int]) -> int:
+        line_start = low.rfind(b"\n", 0, at) + 1
+        begin = line_start if at - line_start <= _LONG_LINE else at - _LONG_LINE
+        line_end = low.find(b"\n", at)
+        stop = min(len(low) if line_end < 0 else line_end, at + _AHEAD)
+        end, wanted = windows.get(begin, (stop, set()))
+        windows[begin] = (max(end, stop), wanted | rules)
+        return stop
+
+    for anchor, (rules, near) in _ANCHORS.items():
+        at = low.find(anchor)
+        while at >= 0:
+            if near is None or near.match(low, at + len(anchor)):
+                at = low.find(anchor, window(at, rules))  # the whole window is read: the next hit is past it
+            else:
+                at = low.find(anchor, at + 1)
+    runs = chunk.translate(_RUNS)
+    at = runs.find(_RUN)
+    while at >= 0:
+        head = low[at : at + 16]
+        wanted = {index for prefix, index in _PREFIXES.get(head[:3], ()) if head.startswith(prefix)}
+        if wanted:
+            window(at, wanted)
+        run_end = runs.find(b" ", at)
+        at = -1 if run_end < 0 else runs.find(_RUN, run_end)
+    counted, line = 0, first_line
+    for begin in sorted(windows):
+        line += chunk.count(b"\n", counted, begin)
+        counted = begin
+        end, wanted = windows[begin]
+        spill = max(RULES[i].spill for i in wanted)
+        text = chunk[begin : min(len(chunk), end + spill)].decode("utf-8", errors="replace")
+        for index in sorted(wanted):  # the table's order: the most specific rule names the line
+            rule = RULES[index]
+            for match in rule.pattern.finditer(text):
+                if rule.valid is None or rule.valid(match):
+                    at_line = line + text.count("\n", 0, match.start())
+                    hint = mask(value_of(match)) if rule.kind not in _NO_HINT else "-"
+                    detail = match.group("name") if "name" in rule.pattern.groupindex else ""
+                    by_line.setdefault(at_line, Finding(rule.kind, source, at_line, detail, hint))
+                    break
+
+
+def private_glob(name: str, globs: tuple[str, ...], cwd: str) -> str | None:
+    """The first `privacy.local_only` glob that matches this attached file (relative to cwd, or absolute)."""
+    if not globs:
+        return None
+    absolute = os.path.normpath(os.path.join(cwd, os.path.expanduser(name))).replace(os.sep, "/")
+    relative = os.path.relpath(absolute, cwd).replace(os.sep, "/")
+    given = os.path.normpath(name).replace(os.sep, "/")
+    for glob in globs:
+        pattern = _glob(os.path.expanduser(glob))
+        if "/" not in glob.rstrip("/"):  # like .gitignore: a bare name matches at any depth
+            if pattern.fullmatch(absolute.rsplit("/", 1)[-1]):
+                return glob
+        elif any(pattern.fullmatch(path) for path in (relative, absolute, given)):
+            return glob
+    return None
+
+
+@lru_cache(maxsize=64)
+def _glob(glob: str) -> re.Pattern[str]:
+    """A path glob: `*` and `?` stay within one folder, `**` crosses folders, `[...]` is a class."""
+    out, i = [], 0
+    glob = glob.removeprefix("./")
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif glob[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif glob[i] == "[" and "]" in glob[i + 1 :]:
+            close = glob.index("]", i + 1)
+            inside = glob[i + 1 : close]
+            out.append("[" + ("^" + inside[1:] if inside.startswith("!") else inside).replace("\\", "\\\\") + "]")
+            i = close + 1
+        else:
+            out.append(re.escape(glob[i]))
+            i += 1
+    return re.compile("".join(out))
