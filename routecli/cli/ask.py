@@ -50,14 +50,19 @@ def _plan(line: CommandLine, command: str) -> tuple[Policy, Paths, World, Plan, 
     from routecli.routing.inputs import as_summary, gather
     from routecli.routing.plan import make_plan
     from routecli.run.state import read_world
+    from routecli.ui.secrets_view import notice_text
 
     policy, paths = load(line.policy_path, discover=True, local=line.options.local_only)
     request = gather(line.prompt, line.files, line.system)
     if command == "summarize":
         request = as_summary(request)
     world = read_world(policy, paths, repair=command != "explain")
-    plan = make_plan(request, policy, world.prices, world.state, line.options, allow_map_reduce=command != "ask")
-    return policy, paths, world, plan, (*request.notices, *world.notices)
+    env = world.environment
+    held = {p.key_env: key for name, p in policy.providers.items() if p.key_env and (key := env.key(name))}
+    plan = make_plan(request, policy, world.prices, world.state, line.options, allow_map_reduce=command != "ask",
+                     known_keys=held)
+    secret = notice_text(plan.decision) if command != "explain" else None  # explain shows them in its report
+    return policy, paths, world, plan, (*request.notices, *world.notices, *([secret] if secret else []))
 
 
 @app.command()

@@ -24,6 +24,7 @@ from routecli.policy.types import (
     Origin,
     Policy,
     PriceOverride,
+    Privacy,
     Profile,
     Provider,
     Rule,
@@ -286,6 +287,7 @@ def build_policy(raw: LineDict, sources: tuple[str, ...]) -> Policy:
         budgets=_budgets(raw.get("budgets") or empty),
         log_prompts=bool(defaults.get("log_prompts", False)),
         map_reduce=_map_reduce(raw.get("map_reduce") or empty),
+        privacy=Privacy(tuple((raw.get("privacy") or empty).get("local_only") or ())),
         raw=raw,
     )
 

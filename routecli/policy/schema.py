@@ -69,6 +69,7 @@ _SCHEMA: dict[str, Any] = {
     "profiles": ("map", {"max_cost_per_request": "num?", "tier_shift": "int", "prefer": "str"}),
     "budgets": {"per_request": "num?", "per_day": "num?", "per_month": "num?", "on_exceed": "str"},
     "map_reduce": {"chunk_tokens": "int+", "partial_tokens": "int+", "concurrency": "int+", "above_tokens": "int+?"},
+    "privacy": {"local_only": "list[str]"},
 }
 _RULE = {"task": "str", "weight": "int", "patterns": "list[str]"}
 _HINT = {"weight": "int", "pattern": "str"}

@@ -6,16 +6,19 @@ are counted from the bytes, with the tokenizer loaded only when a threshold depe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from routecli.errors import BudgetError
+from routecli.errors import BudgetError, NoModelError
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
 from routecli.routing.classify import classify, estimate_complexity, read_prompt
 from routecli.routing.decide import Decision, RoutingState, decide, no_model_error
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
+from routecli.routing.refusal import secret_refusal
+from routecli.routing.secrets import scan
 from routecli.routing.thresholds import thresholds
 from routecli.routing.tokens import count
 
@@ -50,14 +53,22 @@ def make_plan(
     state: RoutingState,
     options: RequestOptions,
     allow_map_reduce: bool = True,
+    known_keys: Mapping[str, str] | None = None,
 ) -> Plan:
+    """`known_keys`: environment variable -> the key route holds (found verbatim in a prompt, it is a secret)."""
+    options = options.but(secrets=scan(request, policy.privacy.local_only, known_keys))
     decision = _decide(request, policy, prices, state, options)
     mapreduce = None
     if allow_map_reduce and decision.task == "summarize":
         from routecli.routing import mapreduce as mr
 
         if mr.needed(decision, policy.map_reduce):
-            mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce)
+            try:
+                mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce)
+            except NoModelError:
+                if options.keep_local:  # no local model for the chunks: the secret is why, and says the way out
+                    raise secret_refusal(options.secrets) from None
+                raise
     plan = Plan(request, decision, prices, state, options, mapreduce)
     if decision.chosen is None and mapreduce is None and options.truncate:
         return _truncated(plan, policy)
@@ -102,5 +113,7 @@ def require_model(plan: Plan) -> None:
             raise BudgetError(plan.mapreduce.budget)
         return
     if plan.decision.chosen is None:
+        if plan.options.keep_local:
+            raise secret_refusal(plan.options.secrets)
         raise no_model_error(plan.decision)
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from routecli.policy.environment import mask
 from routecli.routing.inputs import Request
-from routecli.routing.secret_rules import RULE_RUN as RUN, RULES, SecretKind, value_of
+from routecli.routing.secret_rules import RULE_RUN, RULES, SecretKind, value_of
 
 SLICE = 4 << 20  # lower-cased a slice at a time, so a 50 MB input is never copied whole
 _LONG_LINE = 1024  # a minified file's "line" can be megabytes: look this far back from an anchor, at most
@@ -28,6 +28,7 @@ MAX_FINDINGS = 50  # per source: enough to act on and to show
 MIN_KNOWN_KEY = 8  # shorter "keys" (test placeholders) would match ordinary words
 # A password has no public prefix: its masked start and end would be half of it.
 _NO_HINT = frozenset({SecretKind.PRIVATE_KEY, SecretKind.GCP_SERVICE_ACCOUNT, SecretKind.URL_PASSWORD,
+                      SecretKind.AWS_SECRET_KEY,
                       SecretKind.ASSIGNED_SECRET, SecretKind.BEARER_TOKEN, SecretKind.AZURE_KEY})
 
 
@@ -74,7 +75,7 @@ _PREFIXES = _prefixes()
 # Token characters -> "a", everything else -> " ": a run of RUN "a"s is where a token may start.
 _RUNS = bytes(ord("a") if chr(c).isascii() and (chr(c).isalnum() or chr(c) in "_-.") else ord(" ")
               for c in range(256))
-_RUN = b"a" * RUN
+_RUN = b"a" * RULE_RUN
 
 
 def scan(

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from routecli.policy.prices import PriceTable, money
 from routecli.policy.types import Policy
 from routecli.routing.decide import Decision, Verdict
+from routecli.ui import secrets_view
 
 
 def console(file: TextIO, no_color: bool = False) -> Any:
@@ -79,6 +80,7 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
         "validate": decision.validate,
         "budget": list(decision.budget_notes),
         "candidates": [verdict(v) for v in decision.candidates],
+        "secrets": secrets_view.as_dict(decision),
     }
 
 
@@ -119,6 +121,8 @@ def explain_report(decision: Decision, no_color: bool = False) -> None:
     lines.append(f"{bold('Tokens')}      {tokens_text(decision)}")
     lines.append(f"{bold('Profile')}     {decision.profile}")
     lines += [f"{bold('Escalation')}  {line}" for line in decision.escalation]
+    lines += [f"{bold('Secrets') if i == 0 else '       '}     {line}"
+              for i, line in enumerate(secrets_view.report_lines(decision))]
     rows = []
     for v in decision.candidates:
         mark = _paint("✓", "32", color) if v.eligible else _paint("✗", "31", color)
