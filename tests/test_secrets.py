@@ -96,7 +96,8 @@ NEGATIVES = {
     "lorem": "Lorem ipsum dolor sit amet, consectetur adipiscing elit. The key to a good token of thanks is to "
     "pass the secret of the password test to everyone.\n" * 20,
     "placeholders": "PASSWORD=changeme\nAPI_KEY=your-api-key-here\nTOKEN=<token>\nSECRET_KEY=${SECRET_KEY}\n"
-    "OPENAI_API_KEY=sk-...\npassword: xxxxxxxx\nDB_URL=postgres://user:${DB_PASSWORD}@db/app\n",
+    "OPENAI_API_KEY=sk-...\npassword: xxxxxxxx\nDB_URL=postgres://user:${DB_PASSWORD}@db/app\n"
+    "SECRET=changeme123\nPASSWORD=Example-Passw0rd\nAPI_TOKEN=your_token_1234\n",
     "code": "token = tokens[0]\npassword = request.form['password']\nMAX_TOKENS = 4096\n"
     "api_key = os.environ.get('OPENAI_API_KEY')\nkey = self.cache_key(name)\nsecret = get_secret()\n"
     "PASSWORD_HASHER = django.contrib.auth.hashers.PBKDF2\nkey_env: ANTHROPIC_API_KEY\n"

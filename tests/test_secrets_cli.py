@@ -55,7 +55,8 @@ def test_a_local_model_takes_a_prompt_holding_a_secret(route, fake_provider, tmp
 
 
 def test_any_local_model_may_take_it_whatever_the_task_and_tier(route, fake_provider, tmp_path):
-    """`code` lists no local model and --complexity 9 asks for tier 4: a secret still goes to the local one."""
+    """`code` lists no local model, and chat at --complexity 9 asks for more than the local candidate's tier 1: a
+    secret still goes to the local one (as under --local)."""
     (tmp_path / ".env").write_text(DOTENV)
     env = provider_env(fake_provider, local=True)
     fake_provider.script("ollama", Reply(text="code answer"))
@@ -63,7 +64,7 @@ def test_any_local_model_may_take_it_whatever_the_task_and_tier(route, fake_prov
     assert result.returncode == 0, result.stderr
     assert result.json()["model"]["provider"] == "ollama"
     fake_provider.script("ollama", Reply(text="hard answer"))
-    result = route("ask", "prove it", "--complexity", "9", "-f", ".env", "--json", env=env)
+    result = route("ask", "prove it", "-t", "chat", "--complexity", "9", "-f", ".env", "--json", env=env)
     assert result.returncode == 0, result.stderr
     assert result.json()["model"]["provider"] == "ollama"
     assert {r.flavor for r in fake_provider.requests} == {"ollama"}
