@@ -41,7 +41,8 @@ POSITIVES = [
     (K.AZURE_KEY, "Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey="
      + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()),
     (K.GITHUB_TOKEN, "git clone https://x:ghp_" + "R8v2LkQ9wZ3mT5yH7nB1cX4dF6gJ0aS2pE8u@github.com/a/b"),
-    (K.GITHUB_TOKEN, "GH=github_pat_" + "11AAQ3Z2Y0" + "Kq8Lw2Mx4Nv6Bc8Dz0Fa2Gs4Hd6Jf8Kg0Lh2Pj4Rk6Tl8Vm0Wn2Xp4Yq6Zr8Sa0Tb2Uc4Vd6We8"),
+    (K.GITHUB_TOKEN, "GH=github_pat_" + "11AAQ3Z2Y0" + "Kq8Lw2Mx4Nv6Bc8Dz0Fa2Gs4Hd6Jf8Kg0Lh2Pj4Rk6Tl8Vm0Wn2Xp4"
+     + "Yq6Zr8Sa0Tb2Uc4Vd6We8"),
     (K.GITLAB_TOKEN, "token: glpat-" + "Xy9Kq2Lm4Np6Rs8Tu0Vw"),
     (K.SLACK_TOKEN, "bot = 'xoxb-" + "2048113094-4412883195-Qm7Kx9Lp2Wz4Rt6Yv8Bn0Cd'"),
     (K.SLACK_TOKEN, "hook https://hooks.slack.com/services/T0" + "12AB3CD/B045EF6GH/Zx8Yw7Vu6Ts5Rq4Po3Nm2Lk1J"),
@@ -53,6 +54,9 @@ POSITIVES = [
     (K.GROQ_KEY, "GROQ=gsk_" + "Ab3Cd5Ef7Gh9Ij1Kl3Mn5Op7Qr9St1Uv3Wx5Yz7Ab9Cd1Ef3Gh5Ij7"),
     (K.HUGGINGFACE_TOKEN, "login(token='hf_" + "QmXkLp2Rz4Tv6Yw8Bn0Cd3Fg5Hj7Kl9Mn1')"),
     (K.GOOGLE_API_KEY, "https://maps.example/api?key=AIza" + "SyB7dK2mQ9xL4vN8pR1tW6yZ3cF5hJ0aGsE"),
+    (K.GOOGLE_API_KEY, "Authorization: OAuth ya29." + "a0AfH6SMBx7Kq2Lm9Np4Rs7Tu0Vw3Yz5Ab8Cd1"),
+    (K.XAI_KEY, "XAI=xai-" + "Ab3Cd5Ef7Gh9Ij1Kl3Mn5Op7Qr9St1Uv3Wx5Yz7Ab9Cd1Ef3Gh5Ij7Kl9Mn1Op3Qr5St7Uv9Wx"),
+    (K.PACKAGE_TOKEN, "//registry.npmjs.org/:_authToken=npm_" + "Ab3Cd5Ef7Gh9Ij1Kl3Mn5Op7Qr9St1Uv3Wx5Y"),
     (K.JWT, "Cookie: session=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTQyIiwiYWRtaW4iOnRydWV9."
      + "Qm3Lk9Xz2Wv5Ty8Rp1Nb4Hc7Gd0Fe6Sa"),
     (K.URL_PASSWORD, "DATABASE_URL=postgres://u:pass@h/db"),

@@ -1,7 +1,7 @@
 """What a secret looks like: one table of rules, each a few cheap anchors and a regex, read by `secrets.py`.
 
 The token shapes are ported from Yelp's detect-secrets 1.5.0 (Apache-2.0; plugins aws, azure_storage_key,
-basic_auth, github_token, gitlab_token, jwt, openai, private_key, slack, stripe, npm, pypi_token, sendgrid) and
+basic_auth, github_token, gitlab_token, jwt, openai, private_key, slack, stripe, npm, pypi_token) and
 from the providers' documented key formats, widened where a provider has since added a prefix. detect-secrets
 itself is not a dependency: with its default plugins it scans ~0.16 MB/s, and its keyword and entropy plugins
 flag ordinary code. Here each rule's anchors (plain, lower-case byte strings) are found with `bytes.find` at
@@ -37,7 +37,6 @@ class SecretKind(str, Enum):  # noqa: UP042 - a StrEnum would change how str() a
     GOOGLE_API_KEY = "google_api_key"
     XAI_KEY = "xai_key"
     PACKAGE_TOKEN = "package_token"
-    SENDGRID_KEY = "sendgrid_key"
     JWT = "jwt"
     URL_PASSWORD = "url_password"
     BEARER_TOKEN = "bearer_token"
@@ -68,7 +67,6 @@ _TEXT = {
     SecretKind.GOOGLE_API_KEY: "a Google API key",
     SecretKind.XAI_KEY: "an xAI API key",
     SecretKind.PACKAGE_TOKEN: "a package registry token",
-    SecretKind.SENDGRID_KEY: "a SendGrid API key",
     SecretKind.JWT: "a JSON web token",
     SecretKind.URL_PASSWORD: "a password in a URL",
     SecretKind.BEARER_TOKEN: "a bearer token",
@@ -135,7 +133,7 @@ class Rule:
     spill: int = 0  # bytes the regex may read past the anchor's line (a PEM body starts on the next one)
 
 
-RULE_RUN = 16  # the shortest token the prefix rules look for is 20 characters long
+RULE_RUN = 20  # the shortest token the prefix rules look for (an AWS access key id) is 20 characters long
 
 def _value(match: re.Match[str]) -> str:
     return match.group("value") if "value" in match.re.groupindex else match.group(0)
@@ -202,11 +200,11 @@ RULES: tuple[Rule, ...] = (
           _B + r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?P<value>[A-Za-z0-9_-]{20,})" + _E, _random),
     _token(SecretKind.GROQ_KEY, "gsk_", _B + r"gsk_[A-Za-z0-9]{40,}" + _E),
     _token(SecretKind.HUGGINGFACE_TOKEN, "hf_|api_org_", _B + r"(?:hf|api_org)_[A-Za-z0-9]{30,}" + _E, _random),
-    _token(SecretKind.GOOGLE_API_KEY, "aiza|ya29.", _B + r"(?:AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{30,})" + _E),
+    _token(SecretKind.GOOGLE_API_KEY, "aiza", _B + r"AIza[0-9A-Za-z_-]{35}" + _E),
+    _rule(SecretKind.GOOGLE_API_KEY, "ya29.", _B + r"ya29\.[0-9A-Za-z_-]{30,}" + _E),  # an OAuth access token
     _token(SecretKind.XAI_KEY, "xai-", _B + r"xai-[A-Za-z0-9]{60,}" + _E),
     _token(SecretKind.PACKAGE_TOKEN, "npm_|pypi-",
            _B + r"(?:npm_[A-Za-z0-9]{36}|pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{40,})"),
-    _token(SecretKind.SENDGRID_KEY, "sg.", _B + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}" + _E),
     _token(SecretKind.JWT, "eyj", _B + r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
     _rule(SecretKind.URL_PASSWORD, "://",
           r"[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@'\"<>]*:(?P<value>[^\s/@'\"<>]+)@[A-Za-z0-9\[]", _url_password,

@@ -72,8 +72,8 @@ def _prefixes() -> dict[bytes, tuple[tuple[bytes, int], ...]]:
 
 _ANCHORS = _anchors()
 _PREFIXES = _prefixes()
-# Token characters -> "a", everything else -> " ": a run of RUN "a"s is where a token may start.
-_RUNS = bytes(ord("a") if chr(c).isascii() and (chr(c).isalnum() or chr(c) in "_-.") else ord(" ")
+# Token characters -> "a", everything else -> " ": a run of RULE_RUN "a"s is where a token may start.
+_RUNS = bytes(ord("a") if chr(c).isascii() and (chr(c).isalnum() or chr(c) in "_-") else ord(" ")
               for c in range(256))
 _RUN = b"a" * RULE_RUN
 
