@@ -5,18 +5,22 @@ short prompt, on 20 MB of prose, on 20 MB of code (route's own modules repeated:
 `password` on many lines) and on 20 MB of prose with a private key at the very end; then `route explain` end to
 end on the short prompt and on the 20 MB of prose, so the scan's share of a whole dry run is visible.
 
-    python bench/secrets.py [--runs 7] [--mb 20]
+    python bench/secrets.py [--runs 7] [--mb 20] [--without /path/to/a/checkout/without/the/scan]
+
+With --without, `route explain` also runs from that checkout (same interpreter), interleaved, for the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _common import bench_env, interleaved, route_cmd
+from _common import bench_env, interleaved
 from bigcount import make_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,19 +38,30 @@ def _code(size: int) -> bytes:
     return (sources * (size // len(sources) + 1))[:size]
 
 
-def _median_ms(request: Request, runs: int) -> tuple[float, int]:
-    times, found = [], 0
+def _median_ms(request: Request, runs: int) -> tuple[float, float, int]:
+    """(wall, CPU) medians in ms: on a shared, loaded machine the CPU time is the figure that holds still."""
+    wall, cpu, found = [], [], 0
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         found = len(scan(request, ("*.env",), {"ANTHROPIC_API_KEY": "sk-ant-bench-placeholder-0001"}))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000, found
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000, found
+
+
+def _child_cpu(cmd: list[str], env: dict[str, str], stdin: bytes | None) -> float:
+    """CPU seconds (user + system) one run of `cmd` took."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--mb", type=float, default=20)
+    parser.add_argument("--without", help="a checkout of route without the scan, for the ratio")
     args = parser.parse_args()
     size = int(args.mb * 1_000_000)
     prose = make_text(args.mb)
@@ -61,18 +76,32 @@ def main() -> None:
     print(f"scan, in process (median of {args.runs}):")
     for name, request in inputs.items():
         runs = args.runs * 20 if name == "short prompt" else args.runs
-        median, found = _median_ms(request, runs)
-        print(f"  {name:40} median {median:9.3f} ms  findings={found}")
+        wall, cpu, found = _median_ms(request, runs)
+        print(f"  {name:40} median {wall:9.3f} ms wall, {cpu:9.3f} ms CPU  findings={found}")
 
     env = bench_env()
-    cases = {
-        "route explain (short prompt)": ([*route_cmd(), "explain", SHORT], None),
-        f"route explain ({args.mb:g} MB stdin)": ([*route_cmd(), "explain", "summarize this"], prose),
-    }
+    checkouts = {"": str(ROOT)} | ({", without the scan": args.without} if args.without else {})
+    cases = {}
+    for suffix, checkout in checkouts.items():
+        route = ["env", f"PYTHONPATH={checkout}", sys.executable, "-m", "routecli", "explain"]
+        cases[f"route explain, short prompt{suffix}"] = ([*route, SHORT], None)
+        cases[f"route explain, {args.mb:g} MB stdin{suffix}"] = ([*route, "summarize this"], prose)
     times = interleaved(cases, env, max(3, args.runs // 2))
-    print("route explain end to end (includes the scan):")
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(max(3, args.runs // 2)):  # interleaved too
+        for name, (cmd, stdin) in cases.items():
+            cpu[name].append(_child_cpu(list(cmd), env, stdin))
+    print("route explain end to end, wall and CPU medians:")
     for name, values in times.items():
-        print(f"  {name:40} median {statistics.median(values) * 1000:9.1f} ms  n={len(values)}")
+        median, median_cpu = statistics.median(values), statistics.median(cpu[name])
+        base = name + ", without the scan"
+        ratio = (
+            f"  ({median / statistics.median(times[base]):.2f}x wall, "
+            f"{median_cpu / statistics.median(cpu[base]):.2f}x CPU without the scan)"
+            if base in times
+            else ""
+        )
+        print(f"  {name:50} {median * 1000:8.1f} ms wall {median_cpu * 1000:8.1f} ms CPU  n={len(values)}{ratio}")
 
 
 if __name__ == "__main__":

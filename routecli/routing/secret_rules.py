@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 
 class SecretKind(str, Enum):  # noqa: UP042 - a StrEnum would change how str() and format() render it
@@ -122,15 +123,25 @@ def secret_name(name: str) -> bool:
 @dataclass(frozen=True)
 class Rule:
     """Either `anchors` (words found anywhere, lower case) or `prefixes` (how a token starts, lower case): the
-    scanner runs `pattern` only on the line around one of them."""
+    scanner runs `pattern` only on the line around one of them. Regexes are compiled on first use: a prompt
+    that mentions no anchor pays for none of them."""
 
     kind: SecretKind
-    pattern: re.Pattern[str]  # group "value" (or the whole match) is the secret
+    source: str  # the regex; group "value" (or the whole match) is the secret
+    flags: int = 0
     anchors: tuple[bytes, ...] = ()
-    prefixes: tuple[bytes, ...] = ()  # the start of a run of [A-Za-z0-9_.-] at least RUN long
+    prefixes: tuple[bytes, ...] = ()  # the start of a run of [A-Za-z0-9_-] at least RULE_RUN long
     valid: Callable[[re.Match[str]], bool] | None = None
-    near: re.Pattern[bytes] | None = None  # must match (lower case) right after an anchor, or the line is skipped
+    near_source: bytes | None = None  # must match (lower case) right after an anchor, or the line is skipped
     spill: int = 0  # bytes the regex may read past the anchor's line (a PEM body starts on the next one)
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(self.source, self.flags)
+
+    @cached_property
+    def near(self) -> re.Pattern[bytes] | None:
+        return None if self.near_source is None else re.compile(self.near_source)
 
 
 RULE_RUN = 20  # the shortest token the prefix rules look for (an AWS access key id) is 20 characters long
@@ -159,12 +170,11 @@ _BASE64_BODY = r"[\s\S]{0,300}?[A-Za-z0-9+/=]{40}"  # a header followed by key m
 
 def _rule(kind: SecretKind, anchors: str, pattern: str, valid: Callable[[re.Match[str]], bool] | None = None,
           flags: int = 0, spill: int = 0, near: bytes | None = None) -> Rule:
-    return Rule(kind, re.compile(pattern, flags), tuple(a.encode() for a in anchors.split("|")), (), valid,
-                None if near is None else re.compile(near), spill)
+    return Rule(kind, pattern, flags, tuple(a.encode() for a in anchors.split("|")), (), valid, near, spill)
 
 
 def _token(kind: SecretKind, prefixes: str, pattern: str, valid: Callable[[re.Match[str]], bool] | None = None) -> Rule:
-    return Rule(kind, re.compile(pattern), (), tuple(p.encode() for p in prefixes.split("|")), valid)
+    return Rule(kind, pattern, 0, (), tuple(p.encode() for p in prefixes.split("|")), valid)
 
 
 _ASSIGNMENT = rb"[a-z0-9_.\-]{0,40}[\"']?\s{0,3}(?::=|=|:)"  # NAME_SECRET= / "password": after the anchor word

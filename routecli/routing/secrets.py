@@ -49,14 +49,14 @@ class Finding:
         return self.kind.text + (f" ({self.detail})" if self.detail else "")
 
 
-def _anchors() -> dict[bytes, tuple[frozenset[int], re.Pattern[bytes] | None]]:
+def _anchors() -> dict[bytes, tuple[frozenset[int], bytes | None]]:
     """anchor -> (the rules to run near it, what must follow it). Rules sharing an anchor share one `find`."""
-    table: dict[bytes, tuple[set[int], re.Pattern[bytes] | None]] = {}
+    table: dict[bytes, tuple[set[int], bytes | None]] = {}
     for index, rule in enumerate(RULES):
         for anchor in rule.anchors:
-            rules, near = table.setdefault(anchor, (set(), rule.near))
+            rules, near = table.setdefault(anchor, (set(), rule.near_source))
             rules.add(index)
-            if near is not rule.near:  # two rules on one anchor with different conditions: check neither
+            if near != rule.near_source:  # two rules on one anchor with different conditions: check neither
                 table[anchor] = (rules, None)
     return {anchor: (frozenset(rules), near) for anchor, (rules, near) in table.items()}
 
@@ -71,6 +71,7 @@ def _prefixes() -> dict[bytes, tuple[tuple[bytes, int], ...]]:
 
 
 _ANCHORS = _anchors()
+_near = lru_cache(maxsize=None)(re.compile)  # compiled on first use, like the rules' own regexes
 _PREFIXES = _prefixes()
 # Token characters -> "a", everything else -> " ": a run of RULE_RUN "a"s is where a token may start.
 _RUNS = bytes(ord("a") if chr(c).isascii() and (chr(c).isalnum() or chr(c) in "_-") else ord(" ")
@@ -142,8 +143,9 @@ def _scan_slice(chunk: bytes, source: str, first_line: int, by_line: dict[int, F
         windows[begin] = (max(end, stop), wanted | rules)
         return stop
 
-    for anchor, (rules, near) in _ANCHORS.items():
+    for anchor, (rules, near_source) in _ANCHORS.items():
         at = low.find(anchor)
+        near = None if near_source is None or at < 0 else _near(near_source)
         while at >= 0:
             if near is None or near.match(low, at + len(anchor)):
                 at = low.find(anchor, window(at, rules))  # the whole window is read: the next hit is past it
