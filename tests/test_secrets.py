@@ -117,8 +117,9 @@ def test_ordinary_text_is_not_a_secret(name):
 
 
 def test_routes_own_source_and_docs_hold_no_secrets():
-    """Ordinary code in quantity (every module, the README, the docs): no false positives."""
-    files = [*sorted((REPO / "routecli").rglob("*.py")), REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    """Ordinary code and prose in quantity (every module, the changelog, the docs): no false positives. (The
+    README is left out: its "Secrets stay home" section shows a password in a URL, on purpose.)"""
+    files = [*sorted((REPO / "routecli").rglob("*.py")), REPO / "CHANGELOG.md", *sorted((REPO / "docs").glob("*.md"))]
     found = [(str(p), f.line, f.kind.value) for p in files for f in scan_text(p.read_bytes(), str(p))]
     assert found == []
 

@@ -109,7 +109,7 @@ def test_a_key_route_holds_is_a_secret_in_a_prompt(route, fake_provider):
     key = ALL_KEYS["MISTRAL_API_KEY"]  # looks like nothing in particular: found because route holds it
     result = route("ask", f"is {key} still valid?", env=provider_env(fake_provider))
     assert result.returncode == 2
-    assert "the prompt line 1 holds an API key route holds (MISTRAL_API_KEY)" in result.stderr
+    assert "the prompt line 1 holds the API key in your environment (MISTRAL_API_KEY)" in result.stderr
     assert key not in result.stderr
     assert fake_provider.requests == []
 
@@ -122,9 +122,7 @@ def test_privacy_local_only_keeps_matching_files_home_whatever_they_hold(route, 
     env = provider_env(fake_provider)
     result = route("ask", "summarize the plan", "-f", "secrets/plan.md", "--policy", str(policy), env=env)
     assert result.returncode == 2
-    assert "file secrets/plan.md holds a file the policy keeps local (privacy.local_only 'secrets/**')" in (
-        result.stderr
-    )
+    assert "file secrets/plan.md is kept local by the policy (privacy.local_only 'secrets/**')" in result.stderr
     assert fake_provider.requests == []
     fake_provider.script("anthropic", Reply(text="In May."))
     result = route("ask", "summarize the plan", "-f", "secrets/plan.md", env=env)  # no such policy: it goes

@@ -45,6 +45,6 @@ def secret_refusal(findings: tuple[Finding, ...]) -> SecretError:
     first = findings[0]
     more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
     return SecretError(
-        f"{first.where} holds {first.what}{more}: not sent to a remote model; pass --allow-secrets to send it "
+        f"{first.sentence}{more}: not sent to a remote model; pass --allow-secrets to send it "
         "anyway, or run a local model (`route local serve`)"
     )

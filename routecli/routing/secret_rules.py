@@ -50,7 +50,7 @@ class SecretKind(str, Enum):  # noqa: UP042 - a StrEnum would change how str() a
 
 
 _TEXT = {
-    SecretKind.KNOWN_KEY: "an API key route holds",
+    SecretKind.KNOWN_KEY: "the API key in your environment",
     SecretKind.PRIVATE_PATH: "a file the policy keeps local",
     SecretKind.GCP_SERVICE_ACCOUNT: "a GCP service account private key",
     SecretKind.PRIVATE_KEY: "a private key",

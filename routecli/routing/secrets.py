@@ -48,6 +48,13 @@ class Finding:
     def what(self) -> str:
         return self.kind.text + (f" ({self.detail})" if self.detail else "")
 
+    @property
+    def sentence(self) -> str:
+        """ "file notes/.env line 3 holds an AWS secret access key" """
+        if self.kind is SecretKind.PRIVATE_PATH:
+            return f"{self.where} is kept local by the policy ({self.detail})"
+        return f"{self.where} holds {self.what}"
+
 
 def _anchors() -> dict[bytes, tuple[frozenset[int], bytes | None]]:
     """anchor -> (the rules to run near it, what must follow it). Rules sharing an anchor share one `find`."""

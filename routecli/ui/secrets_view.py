@@ -43,9 +43,9 @@ def notice_text(decision: Decision) -> str | None:
     """`ask` / `summarize`: one line on stderr when the prompt holds a secret and a model was chosen."""
     if not decision.secrets or decision.chosen is None:
         return None
-    first = decision.secrets[0]
+    first = decision.secrets[0].sentence
     more = f" (and {len(decision.secrets) - 1} more)" if len(decision.secrets) > 1 else ""
     chosen = decision.verdict(decision.chosen)
     if decision.secrets_allowed:
-        return f"{first.where} holds {first.what}{more}; sent to {chosen.alias} ({chosen.provider}): --allow-secrets"
-    return f"{first.where} holds {first.what}{more}; kept on this machine: local model {chosen.alias} takes it"
+        return f"{first}{more}; sent to {chosen.alias} ({chosen.provider}): --allow-secrets"
+    return f"{first}{more}; kept on this machine: local model {chosen.alias} takes it"
