@@ -144,3 +144,12 @@ def test_a_map_reduce_summary_of_a_secret_with_no_local_model_is_refused_the_sam
     assert result.returncode == 2, result.stderr
     assert "file .env line 2 holds a secret value (DB_PASSWORD)" in result.stderr
     assert fake_provider.requests == []
+
+
+def test_summarize_names_the_line_of_the_users_own_text(route, fake_provider):
+    """`route summarize "TEXT"` wraps the text in an instruction of its own: lines still count from the user's."""
+    text = "Meeting notes.\nDB: postgres://app:Hq7!xK2m@db.internal/prod\n"
+    result = route("summarize", text, env=provider_env(fake_provider))
+    assert result.returncode == 2
+    assert "the prompt line 2 holds a password in a URL" in result.stderr
+    assert fake_provider.requests == []

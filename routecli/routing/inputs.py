@@ -48,6 +48,7 @@ class Request:
     attachments: tuple[Attachment, ...] = ()
     system: str | None = None
     notices: tuple[str, ...] = field(default=())
+    added_lines: int = 0  # lines route put before the user's own instruction (summarize's), not counted in findings
 
     @property
     def attached_head(self) -> str:
@@ -230,6 +231,9 @@ def gather(
     return Request(instruction, tuple(attachments), system, tuple(notices))
 
 
+_SUMMARIZE_TEXT = "Summarize the following text.\n\n"
+
+
 def as_summary(request: Request) -> Request:
     """`route summarize`: attached text is what to summarize (the argument, if any, says how);
     with nothing attached, the argument itself is the text."""
@@ -237,7 +241,8 @@ def as_summary(request: Request) -> Request:
         how = request.instruction.strip()
         instruction = "Summarize the following." + (f" {how}" if how else "")
     else:
-        instruction = "Summarize the following text.\n\n" + request.instruction
+        instruction = _SUMMARIZE_TEXT + request.instruction
+        return Request(instruction, (), request.system, request.notices, _SUMMARIZE_TEXT.count("\n"))
     return Request(instruction, request.attachments, request.system, request.notices)
 
 
@@ -256,4 +261,4 @@ def truncated(request: Request, max_bytes: int) -> Request:
             data = bytes(data[:cut])
         kept.append(Attachment(attachment.name, data, attachment.encoding, attachment.raw_size))
         left -= len(data)
-    return Request(request.instruction, tuple(kept), request.system, request.notices)
+    return Request(request.instruction, tuple(kept), request.system, request.notices, request.added_lines)

@@ -95,35 +95,37 @@ def scan(
     """Every secret in the request, by source in prompt order; a file matching a private glob is one finding."""
     keys = {name: value for name, value in (known_keys or {}).items() if value and len(value) >= MIN_KNOWN_KEY}
     found: list[Finding] = []
-    sources: list[tuple[str, bytes]] = []
+    sources: list[tuple[str, bytes, int]] = []  # (name, text, the number of its first line)
     if request.system:
-        sources.append(("the system prompt", request.system.encode("utf-8", errors="surrogatepass")))
+        sources.append(("the system prompt", request.system.encode("utf-8", errors="surrogatepass"), 1))
     if request.instruction.strip():
-        sources.append(("the prompt", request.instruction.encode("utf-8", errors="surrogatepass")))
+        instruction = request.instruction.encode("utf-8", errors="surrogatepass")
+        sources.append(("the prompt", instruction, 1 - request.added_lines))
     for attachment in request.attachments:
         if attachment.name == "stdin":
-            sources.append(("stdin", attachment.data))
+            sources.append(("stdin", attachment.data, 1))
             continue
         glob = private_glob(attachment.name, private_globs, cwd or os.getcwd())
         if glob is not None:
             found.append(Finding(SecretKind.PRIVATE_PATH, f"file {attachment.name}", None,
                                  f"privacy.local_only '{glob}'"))
         else:
-            sources.append((f"file {attachment.name}", attachment.data))
-    for source, data in sources:
-        found += scan_text(data, source, keys)
+            sources.append((f"file {attachment.name}", attachment.data, 1))
+    for source, data, first_line in sources:
+        found += scan_text(data, source, keys, first_line)
     return tuple(found)
 
 
-def scan_text(data: bytes, source: str, known_keys: Mapping[str, str] | None = None) -> list[Finding]:
-    """The secrets in one source, at most one per line, in line order."""
+def scan_text(
+    data: bytes, source: str, known_keys: Mapping[str, str] | None = None, first_line: int = 1
+) -> list[Finding]:
+    """The secrets in one source, at most one per line, in line order; its first line is `first_line`."""
     by_line: dict[int, Finding] = {}
     for name, value in (known_keys or {}).items():
         at = data.find(value.encode("utf-8", errors="surrogatepass"))
         if at >= 0:
-            line = data.count(b"\n", 0, at) + 1
+            line = data.count(b"\n", 0, at) + first_line
             by_line.setdefault(line, Finding(SecretKind.KNOWN_KEY, source, line, name, mask(value)))
-    first_line = 1
     start = 0
     while start < len(data) and len(by_line) < MAX_FINDINGS:
         end = min(start + SLICE, len(data))
