@@ -50,7 +50,7 @@ POSITIVES = [
     (K.ANTHROPIC_KEY, "client = Anthropic(api_key='sk-ant-api03-" + "Hq7Xk2Lm9Np4Rs7Tu0Vw3Yz5Ab8Cd1Ef6Gh-Jk_Mn')"),
     (K.OPENAI_KEY, "OpenAI(api_key='sk-proj-" + "Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9Lz2Xc4Vb6Nm8Qa0Ws')"),
     (K.OPENAI_KEY, "key sk-" + "Ab12Cd34Ef56Gh78Ij90T3BlbkFJKl12Mn34Op56Qr78St90"),
-    (K.ASSIGNED_SECRET, "MISTRAL_API_KEY=" + "Lk8Jh6Gf4Ds2Aq9Wz7Xc5Vb3Nm1Po0Iu\n"),
+    (K.MISTRAL_KEY, "MISTRAL_API_KEY=" + "Lk8Jh6Gf4Ds2Aq9Wz7Xc5Vb3Nm1Po0Iu\n"),
     (K.GROQ_KEY, "GROQ=gsk_" + "Ab3Cd5Ef7Gh9Ij1Kl3Mn5Op7Qr9St1Uv3Wx5Yz7Ab9Cd1Ef3Gh5Ij7"),
     (K.HUGGINGFACE_TOKEN, "login(token='hf_" + "QmXkLp2Rz4Tv6Yw8Bn0Cd3Fg5Hj7Kl9Mn1')"),
     (K.GOOGLE_API_KEY, "https://maps.example/api?key=AIza" + "SyB7dK2mQ9xL4vN8pR1tW6yZ3cF5hJ0aGsE"),
@@ -66,6 +66,10 @@ POSITIVES = [
     (K.ASSIGNED_SECRET, "export TOKEN='c7F2kPz9QxLm4Wv8'"),
     (K.ASSIGNED_SECRET, '{"db": {"user": "app", "password": "q9Wz!r4Lx8#m"}}'),
     (K.ASSIGNED_SECRET, "database:\n  password: Kx9mQ2vLp7Rt\n"),
+    (K.ASSIGNED_SECRET, "Hi! My API key is c9Fh2kLq8Zx3Vw7B and every call fails."),
+    (K.ASSIGNED_SECRET, "laravel: APP_KEY=base64:2fl+Ktvkfl+Fuz4Qp/A75G2RTiWVA/ZoKZvp6fiiM10="),
+    (K.AWS_SECRET_KEY, '{"AccessKeyIdx": 1, "SecretAccessKey": "' + AWS_SECRET + '"}'),
+    (K.MISTRAL_KEY, "my mistral key is Qw3rTy7uIo9pAs1dFg5hJk2lZx8cVb4n, why a 401?"),
     (K.BEARER_TOKEN, "curl -H 'Authorization: Bearer 7Hk2Lm9Qx4Wz8Rt6Yv1Bn3Cd5Fg' https://api.example"),
 ]
 
@@ -98,7 +102,8 @@ NEGATIVES = {
     "base64 image": '<img src="data:image/png;base64,'
     + base64.b64encode(bytes(range(256)) * 8).decode() + '">',
     "lorem": "Lorem ipsum dolor sit amet, consectetur adipiscing elit. The key to a good token of thanks is to "
-    "pass the secret of the password test to everyone.\n" * 20,
+    "pass the secret of the password test to everyone. The key is to keep going; the token is invalid; the "
+    "password is required; the secret was 42 years old.\n" * 20,
     "placeholders": "PASSWORD=changeme\nAPI_KEY=your-api-key-here\nTOKEN=<token>\nSECRET_KEY=${SECRET_KEY}\n"
     "OPENAI_API_KEY=sk-...\npassword: xxxxxxxx\nDB_URL=postgres://user:${DB_PASSWORD}@db/app\n"
     "SECRET=changeme123\nPASSWORD=Example-Passw0rd\nAPI_TOKEN=your_token_1234\n",

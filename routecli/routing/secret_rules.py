@@ -33,6 +33,7 @@ class SecretKind(str, Enum):  # noqa: UP042 - a StrEnum would change how str() a
     STRIPE_KEY = "stripe_key"
     ANTHROPIC_KEY = "anthropic_key"
     OPENAI_KEY = "openai_key"
+    MISTRAL_KEY = "mistral_key"
     GROQ_KEY = "groq_key"
     HUGGINGFACE_TOKEN = "huggingface_token"
     GOOGLE_API_KEY = "google_api_key"
@@ -63,6 +64,7 @@ _TEXT = {
     SecretKind.STRIPE_KEY: "a Stripe secret key",
     SecretKind.ANTHROPIC_KEY: "an Anthropic API key",
     SecretKind.OPENAI_KEY: "an OpenAI-style API key",
+    SecretKind.MISTRAL_KEY: "a Mistral API key",
     SecretKind.GROQ_KEY: "a Groq API key",
     SecretKind.HUGGINGFACE_TOKEN: "a Hugging Face token",
     SecretKind.GOOGLE_API_KEY: "a Google API key",
@@ -111,7 +113,7 @@ def assigned_value(value: str) -> bool:
 _SECRET_WORDS = {"SECRET", "SECRETS", "PASSWORD", "PASSWD", "PWD", "PASS", "TOKEN", "APIKEY", "PASSPHRASE",
                  "CREDENTIAL", "CREDENTIALS"}
 _KEY_QUALIFIERS = {"API", "ACCESS", "PRIVATE", "AUTH", "SIGNING", "ENCRYPTION", "MASTER", "ACCOUNT", "CLIENT",
-                   "SECRET", "SERVICE"}
+                   "SECRET", "SERVICE", "SESSION", "APP", "WEBHOOK", "LICENSE", "STORAGE", "SHARED", "CRYPTO"}
 
 
 def secret_name(name: str) -> bool:
@@ -177,7 +179,8 @@ def _token(kind: SecretKind, prefixes: str, pattern: str, valid: Callable[[re.Ma
     return Rule(kind, pattern, 0, (), tuple(p.encode() for p in prefixes.split("|")), valid)
 
 
-_ASSIGNMENT = rb"[a-z0-9_.\-]{0,40}[\"']?\s{0,3}(?::=|=|:)"  # NAME_SECRET= / "password": after the anchor word
+# NAME_SECRET= / "password": after the anchor word, or in prose "... key is <a word with a digit>"
+_ASSIGNMENT = rb"[a-z0-9_.\-]{0,40}[\"']?\s{0,3}(?::=|=|:|(?:is|was)\s+[\"'`]?[^\s\"'`]{0,40}[0-9])"
 _CREDENTIALS = rb"[^\s/@:'\"<>]{0,64}:[^\s/@'\"<>]{1,200}@"  # scheme:// then user:password@
 
 # Order matters: on one line, the first rule that matches names the finding (the specific before the generic).
@@ -189,9 +192,9 @@ RULES: tuple[Rule, ...] = (
           + _BASE64_BODY + r"|PuTTY-User-Key-File-\d", spill=400),
     _token(SecretKind.AWS_ACCESS_KEY_ID, "akia|asia|abia|acca|a3t",
           _B + r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[A-Z0-9]{16}" + _E),
-    _rule(SecretKind.AWS_SECRET_KEY, "aws",
-          r"aws.{0,20}?(?:secret|key|pwd|pw|password|pass|token).{0,20}?[=:]\s*[\"']?(?P<value>[A-Za-z0-9/+]{40})"
-          r"(?![A-Za-z0-9/+])", _random, flags=re.IGNORECASE),
+    _rule(SecretKind.AWS_SECRET_KEY, "aws|secretaccesskey|secret_access_key",
+          r"(?:aws.{0,20}?(?:secret|key|pwd|pw|password|pass|token)|secret_?access_?key).{0,20}?[=:]\s*[\"']?"
+          r"(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])", _random, flags=re.IGNORECASE),
     _rule(SecretKind.AZURE_KEY, "accountkey=|accesskey=",
           r"(?:AccountKey|SharedAccessKey)=(?P<value>[A-Za-z0-9+/]{30,}={0,2})", flags=re.IGNORECASE),
     _token(SecretKind.GITHUB_TOKEN, "ghp_|gho_|ghu_|ghs_|ghr_|github_pat_",
@@ -208,6 +211,8 @@ RULES: tuple[Rule, ...] = (
     _token(SecretKind.ANTHROPIC_KEY, "sk-ant-", _B + r"sk-ant-[A-Za-z0-9]+-[A-Za-z0-9_-]{20,}" + _E, _random),
     _token(SecretKind.OPENAI_KEY, "sk-",
           _B + r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?P<value>[A-Za-z0-9_-]{20,})" + _E, _random),
+    _rule(SecretKind.MISTRAL_KEY, "mistral",  # no prefix of its own: a 32-character key said to be Mistral's
+          r"mistral.{0,40}?(?<![A-Za-z0-9])(?P<value>[A-Za-z0-9]{32})(?![A-Za-z0-9_-])", _random, flags=re.IGNORECASE),
     _token(SecretKind.GROQ_KEY, "gsk_", _B + r"gsk_[A-Za-z0-9]{40,}" + _E),
     _token(SecretKind.HUGGINGFACE_TOKEN, "hf_|api_org_", _B + r"(?:hf|api_org)_[A-Za-z0-9]{30,}" + _E, _random),
     _token(SecretKind.GOOGLE_API_KEY, "aiza", _B + r"AIza[0-9A-Za-z_-]{35}" + _E),
@@ -224,6 +229,10 @@ RULES: tuple[Rule, ...] = (
           r"(?:^|(?<=[\s{,;(]))(?:export\s+)?[\"']?(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)[\"']?\s*(?::=|=|:)\s*"
           r"(?P<q>[\"']?)(?P<value>[^\s\"'`,;(){}\[\]]{8,})(?P=q)(?=\s|$|[,;}#])", _assigned,
           near=_ASSIGNMENT),
+    _rule(SecretKind.ASSIGNED_SECRET, "secret|pass|pwd|token|key|credential",  # "my API key is ...", in prose
+          r"(?i:\b(?P<name>(?:api|access|secret|private|auth)[ _-]?(?:key|token)|password|passphrase|passwd|token"
+          r"|secret)\s+(?:is|was)\s*:?\s+)(?P<q>[\"'`]?)(?P<value>[^\s\"'`,;(){}\[\]]*[^\s\"'`,;(){}\[\].!?])(?P=q)"
+          r"(?=\s|$|[.,;!?)])", _assigned, near=_ASSIGNMENT),
 )
 
 

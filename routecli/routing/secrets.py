@@ -22,8 +22,12 @@ from routecli.routing.inputs import Request
 from routecli.routing.secret_rules import RULE_RUN, RULES, SecretKind, value_of
 
 SLICE = 4 << 20  # lower-cased a slice at a time, so a 50 MB input is never copied whole
-_LONG_LINE = 1024  # a minified file's "line" can be megabytes: look this far back from an anchor, at most
-_AHEAD = 2048  # and this far forward
+# A rule's regex reads a window around its anchor, within the anchor's line: from a little before it (a name
+# before `_SECRET=`, a scheme before `://`) to the end of what a secret can be. A long line (a paragraph, a
+# minified file) is never read whole, once per anchor on it.
+_BACK = 96
+_AHEAD = 640
+_AHEAD_TOKEN = 4096  # from a token's first character: a JWT can be long
 MAX_FINDINGS = 50  # per source: enough to act on and to show
 MIN_KNOWN_KEY = 8  # shorter "keys" (test placeholders) would match ordinary words
 # A password has no public prefix: its masked start and end would be half of it.
@@ -143,11 +147,11 @@ def _scan_slice(chunk: bytes, source: str, first_line: int, by_line: dict[int, F
     low = chunk.lower()
     windows: dict[int, tuple[int, set[int]]] = {}  # window start -> (end, rules to run there)
 
-    def window(at: int, rules: frozenset[int] | set[int]) -> int:
-        line_start = low.rfind(b"\n", 0, at) + 1
-        begin = line_start if at - line_start <= _LONG_LINE else at - _LONG_LINE
-        line_end = low.find(b"\n", at)
-        stop = min(len(low) if line_end < 0 else line_end, at + _AHEAD)
+    def window(at: int, rules: frozenset[int] | set[int], ahead: int = _AHEAD) -> int:
+        newline = low.rfind(b"\n", max(0, at - _BACK), at)
+        begin = newline + 1 if newline >= 0 else max(0, at - _BACK)
+        newline = low.find(b"\n", at, at + ahead)
+        stop = newline if newline >= 0 else min(len(low), at + ahead)
         end, wanted = windows.get(begin, (stop, set()))
         windows[begin] = (max(end, stop), wanted | rules)
         return stop
@@ -166,7 +170,7 @@ def _scan_slice(chunk: bytes, source: str, first_line: int, by_line: dict[int, F
         head = low[at : at + 16]
         wanted = {index for prefix, index in _PREFIXES.get(head[:3], ()) if head.startswith(prefix)}
         if wanted:
-            window(at, wanted)
+            window(at, wanted, _AHEAD_TOKEN)
         run_end = runs.find(b" ", at)
         at = -1 if run_end < 0 else runs.find(_RUN, run_end)
     counted, line = 0, first_line
@@ -178,7 +182,9 @@ def _scan_slice(chunk: bytes, source: str, first_line: int, by_line: dict[int, F
         text = chunk[begin : min(len(chunk), end + spill)].decode("utf-8", errors="replace")
         for index in sorted(wanted):  # the table's order: the most specific rule names the line
             rule = RULES[index]
-            for match in rule.pattern.finditer(text):
+            at = 0
+            while (match := rule.pattern.search(text, at)) is not None:
+                at = match.start() + 1  # an invalid match may hide a valid one inside it (`note: KEY=...`)
                 if rule.valid is None or rule.valid(match):
                     at_line = line + text.count("\n", 0, match.start())
                     hint = mask(value_of(match)) if rule.kind not in _NO_HINT else "-"
