@@ -137,6 +137,18 @@ def test_a_secret_past_the_first_slice_and_in_a_minified_line_is_found_on_its_li
     assert [(f.kind, f.line) for f in found] == [(K.AWS_ACCESS_KEY_ID, lines + 1)]
 
 
+def test_a_private_key_whose_header_ends_a_slice_is_found():
+    """Slices are cut at a line end: a PEM header on the last line of one still reads its body from the next."""
+    header = b"-----BEGIN RSA PRIVATE KEY-----\n"
+    filler = b"x" * 99 + b"\n"
+    data = filler * ((SLICE - len(header)) // 100) + b"y" * ((SLICE - len(header)) % 100)
+    data = data[:-1] + b"\n" if data else data
+    data = data + header + PEM_BODY.encode() + b"\n" + filler * 10
+    assert data.index(header) + len(header) == data.rfind(b"\n", 0, SLICE) + 1  # the header ends the first slice
+    found = scan_text(data, "stdin")
+    assert [(f.kind, f.line) for f in found] == [(K.PRIVATE_KEY, data[: data.index(header)].count(b"\n") + 1)]
+
+
 def test_a_key_route_holds_is_a_secret_wherever_it_is():
     key = "plain-looking-value-7"  # no pattern would call it a key
     request = Request("summarize this", (Attachment("log.txt", f"a\nb\nauth {key} ok\n".encode(), "utf-8", 9),))

@@ -4,9 +4,10 @@ Pure: regexes over the request's own bytes (the rules are in `secret_rules.py`),
 the keys route was handed. A finding keeps where it is (file and line) and what kind it is, and a masked hint at
 most: never the value, so nothing that shows a finding can leak it.
 
-Speed: each rule's anchors are found with `bytes.find` over a lower-cased slice (memory speed, no regex), and a
-rule's regex then runs on the one line around each anchor, so a 20 MB input without secrets costs a few
-`find`s per anchor rather than a regex walk over every byte.
+Speed: each rule's anchors are found with `bytes.find` over a lower-cased slice (memory speed, no regex), token
+prefixes are looked up at the start of each run of 20+ token characters (found with `bytes.translate` and
+`find`), and a rule's regex then runs only in a small window around each, on its line: a 20 MB input costs a
+few `find`s per anchor rather than a regex walk over every byte.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ SLICE = 4 << 20  # lower-cased a slice at a time, so a 50 MB input is never copi
 _BACK = 96
 _AHEAD = 640
 _AHEAD_TOKEN = 4096  # from a token's first character: a JWT can be long
+_TAIL = _AHEAD_TOKEN + 512  # read past a slice's end: the longest window plus a PEM body's spill
 MAX_FINDINGS = 50  # per source: enough to act on and to show
 MIN_KNOWN_KEY = 8  # shorter "keys" (test placeholders) would match ordinary words
 # A password has no public prefix: its masked start and end would be half of it.
 _NO_HINT = frozenset({SecretKind.PRIVATE_KEY, SecretKind.GCP_SERVICE_ACCOUNT, SecretKind.URL_PASSWORD,
-                      SecretKind.AWS_SECRET_KEY,
-                      SecretKind.ASSIGNED_SECRET, SecretKind.BEARER_TOKEN, SecretKind.AZURE_KEY})
+                      SecretKind.AWS_SECRET_KEY, SecretKind.ASSIGNED_SECRET, SecretKind.BEARER_TOKEN,
+                      SecretKind.AZURE_KEY})
 
 
 @dataclass(frozen=True)
@@ -136,14 +138,17 @@ def scan_text(
         if end < len(data):
             newline = data.rfind(b"\n", start, end)
             end = newline + 1 if newline > start else end
-        chunk = bytes(data[start:end])
-        _scan_slice(chunk, source, first_line, by_line)
-        first_line += chunk.count(b"\n")
+        # The next slice's first bytes ride along, read but not searched: a PEM header on a slice's last line
+        # still sees its body.
+        chunk = bytes(data[start : end + _TAIL])
+        _scan_slice(chunk, end - start, source, first_line, by_line)
+        first_line += data.count(b"\n", start, end)
         start = end
     return [by_line[line] for line in sorted(by_line)][:MAX_FINDINGS]
 
 
-def _scan_slice(chunk: bytes, source: str, first_line: int, by_line: dict[int, Finding]) -> None:
+def _scan_slice(chunk: bytes, limit: int, source: str, first_line: int, by_line: dict[int, Finding]) -> None:
+    """Anchors and token starts are looked for before `limit`; what lies after it is read only by their windows."""
     low = chunk.lower()
     windows: dict[int, tuple[int, set[int]]] = {}  # window start -> (end, rules to run there)
 
@@ -157,22 +162,22 @@ def _scan_slice(chunk: bytes, source: str, first_line: int, by_line: dict[int, F
         return stop
 
     for anchor, (rules, near_source) in _ANCHORS.items():
-        at = low.find(anchor)
+        at = low.find(anchor, 0, limit)
         near = None if near_source is None or at < 0 else _near(near_source)
         while at >= 0:
             if near is None or near.match(low, at + len(anchor)):
-                at = low.find(anchor, window(at, rules))  # the whole window is read: the next hit is past it
+                at = low.find(anchor, window(at, rules), limit)  # the whole window is read: the next hit is past it
             else:
-                at = low.find(anchor, at + 1)
+                at = low.find(anchor, at + 1, limit)
     runs = chunk.translate(_RUNS)
-    at = runs.find(_RUN)
-    while at >= 0:
+    at = runs.find(_RUN, 0, limit + RULE_RUN)
+    while 0 <= at < limit:
         head = low[at : at + 16]
         wanted = {index for prefix, index in _PREFIXES.get(head[:3], ()) if head.startswith(prefix)}
         if wanted:
             window(at, wanted, _AHEAD_TOKEN)
         run_end = runs.find(b" ", at)
-        at = -1 if run_end < 0 else runs.find(_RUN, run_end)
+        at = -1 if run_end < 0 else runs.find(_RUN, run_end, limit + RULE_RUN)
     counted, line = 0, first_line
     for begin in sorted(windows):
         line += chunk.count(b"\n", counted, begin)
