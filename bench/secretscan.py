@@ -5,9 +5,10 @@ short prompt, on 20 MB of prose, on 20 MB of code (route's own modules repeated:
 `password` on many lines) and on 20 MB of prose with a private key at the very end; then `route explain` end to
 end on the short prompt and on the 20 MB of prose, so the scan's share of a whole dry run is visible.
 
-    python bench/secrets.py [--runs 7] [--mb 20] [--without /path/to/a/checkout/without/the/scan]
+    python bench/secretscan.py [--runs 7] [--mb 20] [--without /path/to/a/checkout/without/the/scan]
 
 With --without, `route explain` also runs from that checkout (same interpreter), interleaved, for the ratio.
+(Not named secrets.py: run from bench/, that name would shadow the standard library's `secrets`.)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import bench_env, interleaved
+from _common import bench_env
 from bigcount import make_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,12 +50,14 @@ def _median_ms(request: Request, runs: int) -> tuple[float, float, int]:
     return statistics.median(wall) * 1000, statistics.median(cpu) * 1000, found
 
 
-def _child_cpu(cmd: list[str], env: dict[str, str], stdin: bytes | None) -> float:
-    """CPU seconds (user + system) one run of `cmd` took."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(cmd, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+def _run_once(cmd: list[str], env: dict[str, str], stdin: bytes | None) -> tuple[float, float]:
+    """(wall, CPU user + system) seconds of one run of `cmd`."""
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    proc = subprocess.run(cmd, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in (0, 4, 6):  # too large, or refused by a budget: planned all the same
+        raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.decode()}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -79,30 +82,33 @@ def main() -> None:
         wall, cpu, found = _median_ms(request, runs)
         print(f"  {name:40} median {wall:9.3f} ms wall, {cpu:9.3f} ms CPU  findings={found}")
 
-    env = bench_env()
     checkouts = {"": str(ROOT)} | ({", without the scan": args.without} if args.without else {})
-    cases = {}
+    cases: dict[str, tuple[list[str], bytes | None, dict[str, str]]] = {}
     for suffix, checkout in checkouts.items():
-        route = ["env", f"PYTHONPATH={checkout}", sys.executable, "-m", "routecli", "explain"]
-        cases[f"route explain, short prompt{suffix}"] = ([*route, SHORT], None)
-        cases[f"route explain, {args.mb:g} MB stdin{suffix}"] = ([*route, "summarize this"], prose)
-    times = interleaved(cases, env, max(3, args.runs // 2))
+        env = bench_env()  # a home of its own: the policy cache must not carry over between checkouts
+        route = [sys.executable, "-m", "routecli", "explain"]
+        env["PYTHONPATH"] = checkout
+        cases[f"route explain, short prompt{suffix}"] = ([*route, SHORT], None, env)
+        cases[f"route explain, {args.mb:g} MB stdin{suffix}"] = ([*route, "summarize this"], prose, env)
+    wall: dict[str, list[float]] = {name: [] for name in cases}
     cpu: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(max(3, args.runs // 2)):  # interleaved too
-        for name, (cmd, stdin) in cases.items():
-            cpu[name].append(_child_cpu(list(cmd), env, stdin))
+    for round_ in range(max(3, args.runs // 2) + 1):  # round by round, so drift hits all alike; round 0 warms up
+        for name, (cmd, stdin, env) in cases.items():
+            seconds, cpu_seconds = _run_once(cmd, env, stdin)
+            if round_:
+                wall[name].append(seconds)
+                cpu[name].append(cpu_seconds)
     print("route explain end to end, wall and CPU medians:")
-    for name, values in times.items():
-        median, median_cpu = statistics.median(values), statistics.median(cpu[name])
+    for name in cases:
+        median, median_cpu = statistics.median(wall[name]), statistics.median(cpu[name])
         base = name + ", without the scan"
         ratio = (
-            f"  ({median / statistics.median(times[base]):.2f}x wall, "
+            f"  ({median / statistics.median(wall[base]):.2f}x wall, "
             f"{median_cpu / statistics.median(cpu[base]):.2f}x CPU without the scan)"
-            if base in times
+            if base in cases
             else ""
         )
-        print(f"  {name:50} {median * 1000:8.1f} ms wall {median_cpu * 1000:8.1f} ms CPU  n={len(values)}{ratio}")
-
+        print(f"  {name:50} {median * 1000:8.1f} ms wall {median_cpu * 1000:8.1f} ms CPU  n={len(wall[name])}{ratio}")
 
 if __name__ == "__main__":
     main()
