@@ -22,7 +22,7 @@ from routecli.policy.environment import mask
 from routecli.routing.inputs import Request
 from routecli.routing.secret_rules import RULE_RUN, RULES, SecretKind, value_of
 
-SLICE = 4 << 20  # lower-cased a slice at a time, so a 50 MB input is never copied whole
+SLICE = 1 << 20  # lower-cased a slice at a time, so a big input is never copied whole (3 MB at most held)
 # A rule's regex reads a window around its anchor, within the anchor's line: from a little before it (a name
 # before `_SECRET=`, a scheme before `://`) to the end of what a secret can be. A long line (a paragraph, a
 # minified file) is never read whole, once per anchor on it.
