@@ -68,6 +68,12 @@ class NoModelError(RouteError):
     exit_code = EXIT_NO_MODEL
 
 
+class SecretError(RouteError):
+    """The prompt holds a secret, --allow-secrets was not given, and no local model can take it."""
+
+    exit_code = EXIT_USAGE
+
+
 class BudgetError(RouteError):
     exit_code = EXIT_BUDGET
 

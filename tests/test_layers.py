@@ -67,6 +67,7 @@ def test_the_decision_imports_nothing_that_does_io():
         "routecli.routing.classify",
         "routecli.routing.exclusions",
         "routecli.routing.options",
+        "routecli.routing.refusal",
         "routecli.routing.tokens",
     }
     assert set(_runtime_imports(tree)) <= pure

@@ -111,6 +111,9 @@ MaxCostOpt = Annotated[
 TruncateOpt = Annotated[
     bool, typer.Option("--truncate", help="If the input fits no model, cut it to fit the largest window.")
 ]
+AllowSecretsOpt = Annotated[
+    bool, typer.Option("--allow-secrets", help="Send a prompt holding a secret (a key, a token) to a remote model.")
+]
 ExactOpt = Annotated[bool, typer.Option("--exact-tokens", help="Always count tokens exactly (loads the tokenizer).")]
 
 # How the reply is shown (ask and summarize).

@@ -58,6 +58,7 @@ def _plan(
     from routecli.run.consult import plan_request
     from routecli.run.conversation import Conversation, load_conversation
     from routecli.run.state import read_world
+    from routecli.ui.secrets_view import notice_text
 
     policy, paths = load(line.policy_path, discover=True, local=line.options.local_only)
     request = gather(line.prompt, line.files, line.system)
@@ -71,10 +72,11 @@ def _plan(
     calls, map_reduce = command != "explain", command != "ask"
     planned = plan_request(
         request, policy, world, line.options, paths, allow_map_reduce=map_reduce, may_call=calls,
-        previous=conversation.previous_model,
+        previous=conversation.previous_model, known_keys=world.environment.held_keys(policy),
     )
+    secret = notice_text(planned.plan.decision) if command != "explain" else None  # explain shows them in its report
     verbose = tuple(planned.notices) if line.display.verbose else ()
-    notices = (*conversation.notices, *request.notices, *world.notices, *verbose)
+    notices = (*conversation.notices, *request.notices, *world.notices, *verbose, *([secret] if secret else []))
     return policy, paths, world, planned, conversation, notices
 
 

@@ -35,6 +35,7 @@ _REQUEST = {
     "policy": (flags.PolicyOpt, None),
     "max_cost": (flags.MaxCostOpt, None),
     "truncate": (flags.TruncateOpt, False),
+    "allow_secrets": (flags.AllowSecretsOpt, False),
 }
 _DISPLAY = {
     "no_stream": (flags.NoStreamOpt, False),
@@ -81,6 +82,7 @@ def _command_line(values: dict[str, Any], forced_task: str | None) -> CommandLin
         request_budget=None if max_cost is None else Decimal(str(max_cost)),
         exact_tokens=bool(values.get("exact_tokens")),
         truncate=bool(values.get("truncate")),
+        allow_secrets=bool(values.get("allow_secrets")),
     )
     display = Display(
         stream=not values.get("no_stream", False),

@@ -28,6 +28,7 @@ from routecli.policy.types import (
     Origin,
     Policy,
     PriceOverride,
+    Privacy,
     Profile,
     Provider,
     ReviewSettings,
@@ -384,6 +385,7 @@ def build_policy(raw: LineDict, sources: tuple[str, ...], problems: Problems | N
         budgets=budgets,
         log_prompts=bool(defaults.get("log_prompts", False)),
         map_reduce=_map_reduce(raw.get("map_reduce") or empty),
+        privacy=Privacy(tuple((raw.get("privacy") or empty).get("local_only") or ())),
         raw=raw,
         classify_model=classify_model,
     )

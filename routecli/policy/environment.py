@@ -40,6 +40,10 @@ class Environment:
     def key(self, provider: str) -> str | None:
         return self.access[provider].key
 
+    def held_keys(self, policy: Policy) -> dict[str, str]:
+        """Environment variable -> the key route holds for it: found verbatim in a prompt, it is a secret."""
+        return {p.key_env: key for name, p in policy.providers.items() if p.key_env and (key := self.key(name))}
+
     def has_key(self, provider: str) -> bool:
         return self.access[provider].key is not None
 

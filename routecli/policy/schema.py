@@ -74,6 +74,7 @@ _SCHEMA: dict[str, Any] = {
     "profiles": ("map", {"max_cost_per_request": "num?", "tier_shift": "int", "prefer": "str"}),
     "budgets": {"per_request": "num?", "per_day": "num?", "per_month": "num?", "on_exceed": "str"},
     "map_reduce": {"chunk_tokens": "int+", "partial_tokens": "int+", "concurrency": "int+", "above_tokens": "int+?"},
+    "privacy": {"local_only": "list[str]"},
 }
 # List entries: a name (a default entry's name replaces it), `enabled: false` removes one (see named.py).
 _RULE = {"name": "str", "enabled": "bool", "task": "str", "weight": "int", "patterns": "list[str]"}

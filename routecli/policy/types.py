@@ -175,6 +175,11 @@ class MapReduceSettings:
 
 
 @dataclass(frozen=True, eq=False)
+class Privacy:
+    local_only: tuple[str, ...] = ()  # globs of attached files that never go to a remote model
+
+
+@dataclass(frozen=True, eq=False)
 class Policy:
     sources: tuple[str, ...]
     default_profile: str
@@ -190,6 +195,7 @@ class Policy:
     budgets: Budgets
     log_prompts: bool = False
     map_reduce: MapReduceSettings = field(default_factory=MapReduceSettings)
+    privacy: Privacy = field(default_factory=Privacy)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     discovered: frozenset[str] = frozenset()  # local providers whose server answered discovery (discover.py)
     silent: frozenset[str] = frozenset()  # local providers discovery asked that did not answer

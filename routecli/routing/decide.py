@@ -10,17 +10,18 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from routecli.errors import BudgetError, NoModelError, RouteError, TooLargeError
 from routecli.policy.prices import PriceTable, money
 from routecli.policy.types import Model, Policy, Profile
 from routecli.routing.caps import attempt_worst
 from routecli.routing.classify import Complexity, TaskChoice
-from routecli.routing.exclusions import BUDGET, SIZE, Exclusion, Why, describe, only
+from routecli.routing.exclusions import BUDGET, Exclusion, Why, describe, only
 from routecli.routing.options import RequestOptions
+from routecli.routing.refusal import considered, is_too_large, no_model_error  # noqa: F401 - their old home
 from routecli.routing.tokens import TokenCount
 
 if TYPE_CHECKING:
     from routecli.ledger.cooldowns import Cooldown  # a type only: the decision imports nothing that does I/O
+    from routecli.routing.secrets import Finding
 
 MAX_TIER = 4
 
@@ -79,6 +80,8 @@ class Decision:
     validate: bool
     budget_notes: tuple[str, ...]
     budget_refusal: str | None = None  # set when a budget refuses every model: the caller raises it
+    secrets: tuple[Finding, ...] = ()  # what the prompt holds (kind and place, never the value)
+    secrets_allowed: bool = False  # --allow-secrets: remote models were not excluded for them
 
     def verdict(self, alias: str) -> Verdict:
         return next(v for v in self.candidates if v.alias == alias)
@@ -122,6 +125,8 @@ def _check(
     provider = policy.providers[model.provider]
     if options.local_only and not provider.local:
         reasons.append(Exclusion(Why.NOT_LOCAL, "not local (--local)"))
+    if options.keep_local and not provider.local:
+        reasons.append(Exclusion(Why.SECRET, "remote, and the prompt holds a secret (--allow-secrets sends it)"))
     if provider.local:
         if provider.name in policy.silent:
             reasons.append(
@@ -143,7 +148,7 @@ def _check(
         if cooldown and cooldown.until > state.now:
             left = int(cooldown.until - state.now) + 1
             reasons.append(Exclusion(Why.COOLING_DOWN, f"cooling down for {left}s after {cooldown.reason}"))
-    tier_applies = role == "candidate" and not options.local_only
+    tier_applies = role == "candidate" and not (options.local_only or options.keep_local)  # local: what there is
     if tier_applies and model.tier < required_tier:
         reasons.append(Exclusion(Why.TIER, f"tier {model.tier} below required {required_tier}"))
     if tokens + reserve > model.context:
@@ -235,6 +240,9 @@ def decide(
         roles.setdefault(alias, "candidate")
     for alias in task.fallbacks:
         roles.setdefault(alias, "fallback")
+    if options.keep_local:  # a secret stays on this machine: any local model may take it, whatever the task
+        for alias in (a for a, m in policy.models.items() if policy.providers[m.provider].local):
+            roles.setdefault(alias, "fallback")
     if options.pinned:
         roles = {options.pinned: "pinned", **{a: r for a, r in roles.items() if a != options.pinned}}
 
@@ -311,6 +319,8 @@ def decide(
         validate=task.validate,
         budget_notes=tuple(budget_notes),
         budget_refusal=refusal,
+        secrets=options.secrets,
+        secrets_allowed=options.allow_secrets,
     )
 
 
@@ -399,29 +409,3 @@ def _reason(
     if budget_notes:
         text += "; " + budget_notes[-1]
     return text
-
-
-def is_too_large(verdict: Verdict) -> bool:
-    """Excluded by its window alone (or with other reasons, among them the window)."""
-    return any(r.kind in SIZE for r in verdict.exclusions)
-
-
-def considered(decision: Decision) -> list[Verdict]:
-    """The verdicts that were weighed: all but those set aside because another model was pinned."""
-    return [v for v in decision.candidates if not only(v.exclusions, frozenset({Why.NOT_PINNED}))]
-
-
-def no_model_error(decision: Decision) -> RouteError:
-    """The right error (and exit code) for a decision that chose nothing."""
-    if decision.budget_refusal:
-        return BudgetError(decision.budget_refusal)
-    weighed = considered(decision)
-    if weighed and all(is_too_large(v) for v in weighed):
-        biggest = max(weighed, key=lambda v: v.context)
-        return TooLargeError(
-            f"input too large for every model: ~{decision.tokens.value:,} tokens; the largest window is "
-            f"{biggest.alias} ({biggest.context:,} tokens)"
-            + "; try `route summarize` (map-reduce) or `--truncate`"
-        )
-    summary = "; ".join(f"{v.alias}: {v.why}" for v in decision.candidates[:4])
-    return NoModelError(f"no eligible model for this {decision.task} request ({summary})")

@@ -25,6 +25,7 @@ class Why(str, Enum):  # noqa: UP042 - a StrEnum would change how str() and form
     DAY_BUDGET = "day_budget"
     MONTH_BUDGET = "month_budget"
     NOT_PINNED = "not_pinned"  # another model was pinned with -m
+    SECRET = "secret"  # a remote model, and the prompt holds a secret (routing/secrets.py) not allowed out
 
 
 BUDGET = frozenset({Why.REQUEST_BUDGET, Why.DAY_BUDGET, Why.MONTH_BUDGET})

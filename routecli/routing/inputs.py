@@ -50,6 +50,7 @@ class Request:
     system: str | None = None
     notices: tuple[str, ...] = field(default=())
     history: tuple[Turn, ...] = ()  # a continued conversation's earlier turns, sent before this prompt
+    added_lines: int = 0  # lines route put before the user's own instruction (summarize's), not counted in findings
 
     @property
     def attached_head(self) -> str:
@@ -232,6 +233,9 @@ def gather(
     return Request(instruction, tuple(attachments), system, tuple(notices))
 
 
+_SUMMARIZE_TEXT = "Summarize the following text.\n\n"
+
+
 def as_summary(request: Request) -> Request:
     """`route summarize`: attached text is what to summarize (the argument, if any, says how);
     with nothing attached, the argument itself is the text."""
@@ -239,7 +243,9 @@ def as_summary(request: Request) -> Request:
         how = request.instruction.strip()
         instruction = "Summarize the following." + (f" {how}" if how else "")
     else:
-        instruction = "Summarize the following text.\n\n" + request.instruction
+        instruction = _SUMMARIZE_TEXT + request.instruction
+        return Request(instruction, (), request.system, request.notices, request.history,
+                       added_lines=_SUMMARIZE_TEXT.count("\n"))
     return Request(instruction, request.attachments, request.system, request.notices, request.history)
 
 
@@ -258,4 +264,5 @@ def truncated(request: Request, max_bytes: int) -> Request:
             data = bytes(data[:cut])
         kept.append(Attachment(attachment.name, data, attachment.encoding, attachment.raw_size))
         left -= len(data)
-    return Request(request.instruction, tuple(kept), request.system, request.notices, request.history)
+    return Request(request.instruction, tuple(kept), request.system, request.notices, request.history,
+                   added_lines=request.added_lines)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from routecli.routing.secrets import Finding
+
 
 @dataclass(frozen=True, eq=False)
 class RequestOptions:
@@ -19,6 +21,13 @@ class RequestOptions:
     request_budget: Decimal | None = None  # --max-cost, tighter than the policy's per-request budget
     exact_tokens: bool = False  # count tokens exactly even when no threshold needs it
     truncate: bool = False  # cut an input that fits no window to the largest usable one
+    allow_secrets: bool = False  # --allow-secrets: a prompt holding a secret may go to a remote model
+    secrets: tuple[Finding, ...] = ()  # what the prompt holds: found by plan.py in the text, not given by the user
+
+    @property
+    def keep_local(self) -> bool:
+        """The prompt holds a secret the user did not let out: only local models may take it."""
+        return bool(self.secrets) and not self.allow_secrets
 
     def but(self, **changes: object) -> RequestOptions:
         """A copy with some fields changed (map-reduce pins a chunk model, sets a shorter output)."""

@@ -6,11 +6,12 @@ are counted from the bytes, with the tokenizer loaded only when a threshold depe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from routecli.errors import BudgetError
+from routecli.errors import BudgetError, NoModelError
 from routecli.policy.fingerprint import policy_hash
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
@@ -21,6 +22,8 @@ from routecli.routing.continuity import Continuity, continue_on
 from routecli.routing.decide import Decision, RoutingState, Verdict, decide, no_model_error
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
+from routecli.routing.refusal import secret_refusal
+from routecli.routing.secrets import scan
 from routecli.routing.thresholds import thresholds
 from routecli.routing.tokens import TokenCount, count
 
@@ -74,9 +77,12 @@ def make_plan(
     allow_map_reduce: bool = True,
     answer: ModelAnswer | None = None,
     previous: str | None = None,
+    known_keys: Mapping[str, str] | None = None,
 ) -> Plan:
     """`answer`: the model classifier's; `previous`: the model of a continued conversation's last turn (it stays
-    while it may)."""
+    while it may); `known_keys`: environment variable -> the key route holds (found verbatim in a prompt, it is a
+    secret)."""
+    options = options.but(secrets=scan(request, policy.privacy.local_only, known_keys))
     decision, consult = _decide(request, policy, prices, state, options, answer)
     decision, continuity = continue_on(decision, previous, pinned=options.pinned is not None)
     mapreduce = None
@@ -84,7 +90,12 @@ def make_plan(
         from routecli.routing import mapreduce as mr
 
         if mr.needed(decision, policy.map_reduce):
-            mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce, decision.tokens)
+            try:
+                mapreduce = mr.plan(request, policy, prices, state, options, policy.map_reduce, decision.tokens)
+            except NoModelError:
+                if options.keep_local:  # no local model for the chunks: the secret is why, and says the way out
+                    raise secret_refusal(options.secrets) from None
+                raise
     plan = Plan(
         request, decision, prices, state, options, mapreduce, consult=consult, policy_hash=policy_hash(policy),
         continuity=continuity,
@@ -221,5 +232,7 @@ def require_model(plan: Plan) -> None:
             raise BudgetError(plan.mapreduce.budget)
         return
     if plan.decision.chosen is None:
+        if plan.options.keep_local:
+            raise secret_refusal(plan.options.secrets)
         raise no_model_error(plan.decision)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,20 +41,25 @@ def plan_request(
     allow_map_reduce: bool,
     may_call: bool,
     previous: str | None = None,
+    known_keys: Mapping[str, str] | None = None,
 ) -> Planned:
     """make_plan, with the model classifier's cached answer; `may_call`: ask it when the plan wants it;
     `previous`: the model of a continued conversation's last turn."""
     settings = policy.classify_model
     if settings is None:
         return Planned(
-            planning.make_plan(request, policy, world.prices, world.state, options, allow_map_reduce, None, previous)
+            planning.make_plan(
+                request, policy, world.prices, world.state, options, allow_map_reduce, None, previous, known_keys
+            )
         )
     text = classifier_text(request)
     key = cache_key(settings.model, text)
     answers = _read(paths.classifier_answers)
     cached = answers.get(key)
     answer = ModelAnswer(cached, settings.model, cached=True) if isinstance(cached, str) else None
-    plan = planning.make_plan(request, policy, world.prices, world.state, options, allow_map_reduce, answer, previous)
+    plan = planning.make_plan(
+        request, policy, world.prices, world.state, options, allow_map_reduce, answer, previous, known_keys
+    )
     if not may_call or plan.consult is None or plan.consult.answer is not None:
         return Planned(plan)
     planned = Planned(plan)
@@ -84,7 +90,7 @@ def plan_request(
     _write(paths.classifier_answers, answers)
     fresh = ModelAnswer(task, settings.model, cached=False)
     planned.plan = planning.make_plan(
-        request, policy, world.prices, world.state, options, allow_map_reduce, fresh, previous
+        request, policy, world.prices, world.state, options, allow_map_reduce, fresh, previous, known_keys
     )
     return planned
 

@@ -155,7 +155,8 @@ def _stages(
             next_partials = []
             for group_index, group in enumerate(groups, 1):
                 prompt = reduce_prompt(request, group, final=False)
-                call = CallSettings(request.system, prompt, False, True, False, prompt_tokens=mr.combine_tokens(len(group)))
+                tokens = mr.combine_tokens(len(group))
+                call = CallSettings(request.system, prompt, False, True, False, prompt_tokens=tokens)
                 executor = executor_for(hidden, record_as(f"reduce {number}.{group_index}/{len(groups)}"))
                 next_partials.append(executor.run(mr.map_decision, map_options, call).text)
                 progress.advance()

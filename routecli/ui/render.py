@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from routecli.policy.prices import PriceTable, money
 from routecli.policy.types import Policy
 from routecli.routing.decide import Decision, Verdict
+from routecli.ui import secrets_view
 from routecli.ui.fit import GAP, keep_columns, width_of, wrap
 
 
@@ -80,6 +81,7 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
         "validate": decision.validate,
         "budget": list(decision.budget_notes),
         "candidates": [verdict(v) for v in decision.candidates],
+        "secrets": secrets_view.as_dict(decision),
     }
 
 
@@ -138,6 +140,7 @@ def explain_report(decision: Decision, no_color: bool = False) -> None:
     labelled.append(("Tokens", tokens_text(decision)))
     labelled.append(("Profile", decision.profile))
     labelled += [("Escalation", line) for line in decision.escalation]
+    labelled += [("Secrets" if i == 0 else "", line) for i, line in enumerate(secrets_view.report_lines(decision))]
     lines = _labelled(labelled, width, color)
     rows = []
     for v in decision.candidates:
