@@ -117,7 +117,8 @@ def test_ctrl_c_stops_the_reply_not_the_session(home, fake_provider, terminal_en
     chat.read_until(b"Still here.", mark)
     chat.read_until(PROMPT, mark)
     chat.type(b"\x03")  # at the prompt: once says how to leave, twice leaves
-    chat.read_until(b"Ctrl-C again", mark)
+    seen = chat.read_until(b"Ctrl-C again", mark)
+    chat.read_until(PROMPT, seen.index(b"Ctrl-C again", mark))  # as a person would: at the next prompt
     chat.type(b"\x03")
     assert chat.exit_code() == 130
     assert b"Traceback" not in chat.seen
