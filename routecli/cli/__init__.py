@@ -6,17 +6,19 @@ Only wiring lives in `cli/`; every command module registers itself on `app` (cli
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from routecli.cli import ask, local, reports, tools  # noqa: F401 - importing registers the commands
 from routecli.cli.app import app
-from routecli.errors import EXIT_BUG, RouteError
+from routecli.errors import EXIT_BUG, EXIT_HANGUP, EXIT_TERMINATED, RouteError, Stopped, interrupt_exit_code
 
 
 def main() -> None:
     """Console-script entry: user errors become one line and an exit code; bugs a short notice."""
     debug, args = _take_debug(sys.argv[1:])
     debug = debug or os.environ.get("ROUTE_DEBUG", "") not in ("", "0")
+    _stop_on_term_and_hup()
     try:
         app(args=args)
     except RouteError as exc:
@@ -24,8 +26,8 @@ def main() -> None:
 
         error_line(exc.message)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except KeyboardInterrupt as stop:
+        sys.exit(interrupt_exit_code(stop))
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error worth a traceback.
         try:
@@ -39,6 +41,19 @@ def main() -> None:
 
         error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         sys.exit(EXIT_BUG)
+
+
+def _stop_on_term_and_hup() -> None:
+    """SIGTERM (`timeout`, a service stop) and SIGHUP (a closed terminal, a dropped SSH session) stop route as
+    Ctrl-C does, so what was sent is recorded and a partial reply kept; the exit codes are 143 and 129."""
+
+    def stop(signum: int, frame: object) -> None:
+        name = signal.Signals(signum).name
+        raise Stopped(name, EXIT_HANGUP if signum == getattr(signal, "SIGHUP", None) else EXIT_TERMINATED)
+
+    for name in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
 
 
 def _take_debug(args: list[str]) -> tuple[bool, list[str]]:

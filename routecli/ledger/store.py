@@ -1,7 +1,7 @@
 """The cost ledger: one SQLite row per attempt, written safely by many processes at once.
 
 - WAL journal and a busy timeout, so `xargs -P 8 route ask` loses nothing; writes retry on "locked".
-- Rows are written after the reply has been shown, so a ledger write never delays the first token.
+- Attempts are written ahead (in flight) and settled in place after the reply (ledger/writeahead.py).
 - A ledger that cannot be written (full disk, read-only folder, corrupt file) raises LedgerError; the
   rows are then kept in a pending file beside it and imported by the next run that can write.
 - Costs are stored exactly (a decimal string) and as integer nano-dollars for fast sums. A model with no
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from routecli.errors import DamagedLedgerError, LedgerError
+from routecli.ledger import writeahead
 from routecli.paths import private_file
 
 NANO = Decimal(1_000_000_000)
@@ -109,6 +110,8 @@ _MIGRATIONS: list[list[str]] = [
     # 3 -> 4: the provider's time apart from route's: first_token_s and total_s count from the request
     # going out; first_byte_s is request -> response headers; overhead_s is route's own time in the attempt.
     ["ALTER TABLE attempts ADD COLUMN first_byte_s REAL", "ALTER TABLE attempts ADD COLUMN overhead_s REAL"],
+    # 4 -> 5 (write-ahead rows, issue 9 point 10): attempt_id, and a trigger keeping the rollup right on settling.
+    writeahead.MIGRATION,
 ]
 ROLLUP_VERSION = 3  # from this schema version on, the rollup table exists
 
@@ -160,6 +163,7 @@ COLUMNS = (
     "stage",
     "first_byte_s",
     "overhead_s",
+    "attempt_id",
 )
 
 
@@ -196,6 +200,7 @@ class Row:
     stage: str | None = None  # e.g. "map 3/12", "reduce final"; None for a single call
     first_byte_s: float | None = None  # request sent -> response headers
     overhead_s: float | None = None  # route's own time in this attempt, before sending and loading an SDK
+    attempt_id: str | None = None  # settles the row written ahead (ledger/writeahead.py)
 
     def values(self) -> tuple[Any, ...]:
         cost = None if self.cost_usd is None else str(self.cost_usd)
@@ -233,6 +238,7 @@ class Row:
             self.stage,
             self.first_byte_s,
             self.overhead_s,
+            self.attempt_id,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -341,8 +347,7 @@ class Ledger:
     def write_values(self, values: Sequence[tuple[Any, ...]]) -> None:
         if not values:
             return
-        placeholders = ", ".join("?" for _ in COLUMNS)
-        sql = f"INSERT INTO attempts ({', '.join(COLUMNS)}) VALUES ({placeholders})"
+        sql = writeahead.upsert_sql(COLUMNS)
         for attempt in range(WRITE_RETRIES):
             try:
                 self.conn.execute("BEGIN IMMEDIATE")  # one transaction: all of a request's attempts or none
@@ -378,8 +383,8 @@ class Ledger:
         for key in keys:
             if key not in KEYS:
                 raise ValueError(key)
-        if self.schema_version() < ROLLUP_VERSION:
-            return self._raw_sums(keys, since, until)
+        if (version := self.schema_version()) < ROLLUP_VERSION:  # 0: another process is creating it: no rows
+            return self._raw_sums(keys, since, until) if version else {}
         result: dict[tuple[Any, ...], Sums] = {}
         whole: list[str] = []
         for day, low, high in self.query("SELECT day, MIN(min_ts), MAX(max_ts) FROM rollup GROUP BY day"):

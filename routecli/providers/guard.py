@@ -33,6 +33,14 @@ class Timing:
 
 # Set by the caller (execute) before it iterates an adapter; the adapter's guard fills it in.
 CALL_TIMING: contextvars.ContextVar[Timing | None] = contextvars.ContextVar("route_call_timing", default=None)
+# Set by the caller too: when this event is set, the call stops within CANCEL_POLL seconds (CallCancelled).
+# Ctrl-C reaches only the main thread; this is how it stops the calls of the other (chunk) threads.
+CALL_CANCEL: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("route_call_cancel", default=None)
+CANCEL_POLL = 0.1
+
+
+class CallCancelled(Exception):
+    """The run this call belongs to was stopped (Ctrl-C, SIGTERM, SIGHUP in the main thread)."""
 
 
 class Watch:
@@ -106,10 +114,11 @@ def run_guarded(
     seen_text = False
     left = 0.0  # while paused: what the clock had left
     paused = False
+    cancel = CALL_CANCEL.get()
     worker.start()
     try:
         while True:
-            tag, payload, arrived = _next(inbox, deadline, seen_text, timeouts, paused)
+            tag, payload, arrived = _next(inbox, deadline, seen_text, timeouts, paused, cancel)
             if tag == _PAUSED:
                 left, deadline, paused = deadline - arrived, arrived + LOCAL_WORK_LIMIT, True
             elif tag == _RESUMED:
@@ -136,17 +145,19 @@ def _next(
     seen_text: bool,
     timeouts: Timeouts,
     paused: bool = False,
+    cancel: threading.Event | None = None,
 ) -> tuple[int, Any, float]:
     try:
         return inbox.get_nowait()  # already there: the caller was busy, the provider was not late
     except queue.Empty:
         pass
-    remaining = deadline - time.monotonic()
-    try:
-        if remaining > 0:
-            return inbox.get(timeout=remaining)
-    except queue.Empty:
-        pass
+    while (remaining := deadline - time.monotonic()) > 0:
+        if cancel is not None and cancel.is_set():
+            raise CallCancelled
+        try:
+            return inbox.get(timeout=remaining if cancel is None else min(remaining, CANCEL_POLL))
+        except queue.Empty:
+            pass
     if paused:
         raise ProviderError(ErrorKind.TIMEOUT, f"local work (loading the SDK) took more than {LOCAL_WORK_LIMIT:g}s")
     if seen_text:

@@ -3,7 +3,8 @@ reply passes its checks. `executor.py` fills them in; the ledger records them.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -22,7 +23,7 @@ class Attempt:
     position: int  # index of the model in the decision's chain
     try_number: int  # 0 for the first try of this model, 1.. for retries
     started_at: float
-    status: str = "running"  # ok | error | fallback | interrupted | validation_failed | retry
+    status: str = "running"  # ok | error | fallback | interrupted | validation_failed | retry (| in_flight ahead)
     error_kind: str | None = None
     error: str | None = None
     http_status: int | None = None
@@ -45,6 +46,7 @@ class Attempt:
     text: str = ""
     continued_from: int = 0  # characters of an earlier partial answer this attempt continued
     failure: ProviderError | None = field(default=None, repr=False)
+    attempt_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # its ledger row is written ahead by it
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -101,12 +103,14 @@ class OutputClosed(Exception):
 
 
 class Interrupted(Exception):
-    """Ctrl-C (or a closed stdout) during a call; carries the outcome so far, attempt marked interrupted."""
+    """Ctrl-C, SIGTERM, SIGHUP (`stop`) or a closed stdout during a call; carries the outcome so far, the
+    attempt marked interrupted."""
 
-    def __init__(self, outcome: Outcome, closed: bool = False) -> None:
+    def __init__(self, outcome: Outcome, closed: bool = False, stop: BaseException | None = None) -> None:
         super().__init__("interrupted")
         self.outcome = outcome
         self.closed = closed
+        self.stop = stop
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,19 @@ def finish_costs(attempt: Attempt, prices: PriceTable, prompt_tokens: int) -> No
             attempt.input_tokens, attempt.output_tokens,
             attempt.cached_input_tokens or 0, attempt.cache_write_tokens or 0,
         )
+
+
+def in_flight(attempt: Attempt, prices: PriceTable, prompt_tokens: int, reserve: int) -> Attempt:
+    """The row written before the request leaves: the worst case (the prompt, the whole output reserve), so a
+    budget check counts the call while it runs and a killed process leaves it in the ledger at that cost."""
+    from routecli.ledger.writeahead import IN_FLIGHT
+
+    price = prices.get(attempt.alias)
+    cost = None if price is None else price.cost(prompt_tokens, reserve)
+    return replace(
+        attempt, status=IN_FLIGHT, input_tokens=prompt_tokens, output_tokens=reserve, usage_estimated=True,
+        cost_usd=cost,
+    )
 
 
 def apply_usage(attempt: Attempt, usage: UsageReport) -> None:

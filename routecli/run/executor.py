@@ -8,10 +8,11 @@ outcome, to `on_attempt` (the ledger records them).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
-from routecli.errors import NoLocalServer, ProviderFailure
+from routecli.errors import NoLocalServer, ProviderFailure, Stopped
 from routecli.ledger import cooldowns
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
@@ -27,7 +28,7 @@ from routecli.providers.base import (
     Timeouts,
     UsageReport,
 )
-from routecli.providers.guard import CALL_TIMING, Timing
+from routecli.providers.guard import CALL_CANCEL, CALL_TIMING, CallCancelled, Timing
 from routecli.routing.decide import Decision, output_reserve
 from routecli.routing.options import RequestOptions
 from routecli.run.attempts import (
@@ -41,6 +42,7 @@ from routecli.run.attempts import (
     check_reply,
     estimate_tokens,
     finish_costs,
+    in_flight,
 )
 from routecli.run.failures import (
     ACTION,
@@ -80,7 +82,11 @@ class Executor:
         on_attempt: Callable[[Attempt], None] = lambda attempt: None,
         sleep: Callable[[float], None] = time.sleep,
         pauses: RateLimitPauses | None = None,
+        on_start: Callable[[Attempt], None] = lambda estimate: None,
+        cancel: threading.Event | None = None,
     ) -> None:
+        """`on_start` gets each attempt's in-flight estimate before its request leaves (the ledger writes it
+        ahead); setting `cancel` stops every call of this run as Ctrl-C would (the other chunk threads)."""
         self.policy = policy
         self.environment = environment
         self.prices = prices
@@ -89,6 +95,8 @@ class Executor:
         self.on_attempt = on_attempt
         self.sleep = sleep
         self.pauses = pauses
+        self.on_start = on_start
+        self.cancel = cancel
 
     def run(self, decision: Decision, options: RequestOptions, call: CallSettings) -> Outcome:
         outcome = Outcome(text="")
@@ -195,6 +203,8 @@ class Executor:
         endpoint = endpoint_for(self.policy, self.environment, alias)
         if self.pauses is not None:
             self.pauses.wait(model.provider, self.sleep)
+        if self.cancel is not None and self.cancel.is_set():  # stopped while this one waited: nothing sent
+            raise Interrupted(outcome, stop=CallCancelled())
         prompt = call.prompt if not partial else call.prompt + "\n\n" + CONTINUE_INSTRUCTION + partial
         request = ChatRequest(
             model_id=model.model_id,
@@ -209,8 +219,10 @@ class Executor:
         clock = time.monotonic()
         timing = Timing()
         CALL_TIMING.set(timing)  # this thread's next adapter call fills it in
+        CALL_CANCEL.set(self.cancel)
         tokens_in = prompt_tokens if not partial else prompt_tokens + estimate_tokens(partial)
         try:
+            self.on_start(in_flight(attempt, self.prices, tokens_in, request.max_tokens))  # before it is sent
             for event in get_adapter(endpoint.wire)(endpoint, request, timeouts_for(self.policy, alias)):
                 if isinstance(event, TextDelta):
                     if attempt.first_token_s is None:
@@ -231,17 +243,25 @@ class Executor:
             attempt.failure = error
             if self.pauses is not None and error.kind == ErrorKind.RATE_LIMITED:
                 self.pauses.hold(model.provider, error.retry_after or BACKOFF)
-        except (KeyboardInterrupt, OutputClosed) as stop:
+        except (KeyboardInterrupt, OutputClosed, CallCancelled) as stop:
             attempt.status = "interrupted"
-            attempt.error = "interrupted by the user" if isinstance(stop, KeyboardInterrupt) else "output closed"
+            attempt.error = _why_stopped(stop)
             _finish_timing(attempt, clock, timing)
             finish_costs(attempt, self.prices, tokens_in)
             outcome.text = partial + attempt.text
             self.on_attempt(attempt)
-            raise Interrupted(outcome, closed=isinstance(stop, OutputClosed)) from None
+            raise Interrupted(outcome, closed=isinstance(stop, OutputClosed), stop=stop) from None
         _finish_timing(attempt, clock, timing)
         finish_costs(attempt, self.prices, tokens_in)
         return attempt
+
+
+def _why_stopped(stop: BaseException) -> str:
+    if isinstance(stop, Stopped):
+        return f"stopped by {stop.signal_name}"
+    if isinstance(stop, OutputClosed):
+        return "output closed"
+    return "interrupted by the user"  # Ctrl-C here, or in the main thread for a chunk call (CallCancelled)
 
 
 def _provider_seconds(clock: float, timing: Timing) -> float:

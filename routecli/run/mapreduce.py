@@ -15,10 +15,8 @@ from typing import Any
 from routecli.errors import ProviderFailure
 from routecli.routing.mapreduce import MapReducePlan, map_prompt, reduce_prompt
 from routecli.routing.plan import Plan
-from routecli.run.attempts import Attempt, CallSettings, Outcome, Output
+from routecli.run.attempts import CallSettings, Outcome, Output
 from routecli.run.executor import Executor
-
-StagedAttempt = tuple[str, Attempt]
 
 
 class _Quiet:
@@ -66,25 +64,24 @@ class Progress:
 def run_map_reduce(
     plan: Plan,
     mr: MapReducePlan,
-    executor_for: Callable[[Output, Callable[[Attempt], None]], Executor],
+    executor_for: Callable[[Output, str], Executor],
     output: Output,
     final_call: Callable[[str], CallSettings],
-    attempts: list[StagedAttempt],
+    cancel: threading.Event,
     show_progress: bool,
 ) -> Outcome:
+    """`executor_for(output, stage)` gives an Executor whose attempts the ledger records with that stage;
+    `cancel` stops the chunk calls (set here when Ctrl-C, SIGTERM or SIGHUP reaches the main thread)."""
     request = plan.request
     map_options = plan.options.but(max_tokens=mr.settings.partial_tokens)
     total = len(mr.chunks)
     progress = Progress(mr.calls, show_progress)
     hidden = _Quiet(output)
 
-    def record_as(stage: str) -> Callable[[Attempt], None]:
-        return lambda attempt: attempts.append((stage, attempt))  # list.append is atomic
-
     def summarize_chunk(index: int) -> str:
         chunk = mr.chunks[index]
         call = CallSettings(request.system, map_prompt(request, chunk, index + 1, total), False, True, False)
-        executor = executor_for(hidden, record_as(f"map {index + 1}/{total}"))
+        executor = executor_for(hidden, f"map {index + 1}/{total}")
         outcome = executor.run(mr.map_decision, map_options, call)
         progress.advance()
         return outcome.text
@@ -100,6 +97,10 @@ def run_map_reduce(
             except ProviderFailure as error:
                 pool.shutdown(cancel_futures=True)
                 raise ProviderFailure(f"a chunk could not be summarized: {error.message}") from None
+            except BaseException:  # Ctrl-C and the like: the running chunk calls stop and record themselves
+                cancel.set()
+                pool.shutdown(cancel_futures=True)
+                raise
         for number, level in enumerate(mr.levels, 1):
             last = number == len(mr.levels)
             if last:
@@ -108,12 +109,12 @@ def run_map_reduce(
             next_partials = []
             for group_index, group in enumerate(groups, 1):
                 call = CallSettings(request.system, reduce_prompt(request, group, final=False), False, True, False)
-                executor = executor_for(hidden, record_as(f"reduce {number}.{group_index}/{len(groups)}"))
+                executor = executor_for(hidden, f"reduce {number}.{group_index}/{len(groups)}")
                 next_partials.append(executor.run(mr.map_decision, map_options, call).text)
                 progress.advance()
             partials = next_partials
     finally:
         progress.stop()
-    executor = executor_for(output, record_as("reduce final"))
+    executor = executor_for(output, "reduce final")
     return executor.run(mr.reduce_decision, plan.options, final_call(reduce_prompt(request, partials, final=True)))
 

@@ -5,18 +5,20 @@ stdout carries the reply and nothing else; the panel, notices and the usage line
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+import threading
 from typing import Any
 
-from routecli.errors import EXIT_INTERRUPTED, ProviderFailure
+from routecli.errors import ProviderFailure, Stopped, interrupt_exit_code
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
 from routecli.policy.types import Policy
 from routecli.routing.plan import Plan, require_model
-from routecli.run.attempts import Attempt, CallSettings, Interrupted, Outcome, Output, OutputClosed
+from routecli.run.attempts import CallSettings, Interrupted, Outcome, Output, OutputClosed
 from routecli.run.executor import Executor
 from routecli.run.failures import RateLimitPauses
+from routecli.run.journal import Journal
 from routecli.ui.display import Display
 
 EXIT_PIPE_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
@@ -101,38 +103,46 @@ def run_request(
     def call_for(prompt: str) -> CallSettings:
         return CallSettings(request.system, prompt, not held_back, display.stream, validate)
 
-    attempts: list[tuple[str | None, Attempt]] = []
+    journal = Journal(plan, paths, command, display.log_prompts, output.notice)  # every attempt, written ahead
     pauses = RateLimitPauses()  # shared by parallel chunk calls: a 429 pauses all calls to that provider
+    cancel = threading.Event()  # set on Ctrl-C / SIGTERM / SIGHUP: stops the calls of the chunk threads too
 
-    def executor_for(out: Output, on_attempt: Callable[[Attempt], None]) -> Executor:
-        return Executor(policy, environment, plan.prices, paths, out, on_attempt=on_attempt, pauses=pauses)
+    def executor_for(out: Output, stage: str | None) -> Executor:
+        return Executor(
+            policy, environment, plan.prices, paths, out, pauses=pauses, cancel=cancel, sleep=cancel.wait,
+            on_attempt=lambda attempt: journal.done(stage, attempt),
+            on_start=lambda estimate: journal.ahead(stage, estimate),
+        )
 
     try:
-        if plan.mapreduce is not None:
-            from routecli.run.mapreduce import run_map_reduce
+        try:
+            if plan.mapreduce is not None:
+                from routecli.run.mapreduce import run_map_reduce
 
-            show = _stderr_is_terminal() and not display.quiet
-            final = run_map_reduce(plan, plan.mapreduce, executor_for, output, call_for, attempts, show)
-            outcome = Outcome(final.text, [a for _, a in attempts], final.final)
-        else:
-            executor = executor_for(output, lambda attempt: attempts.append((None, attempt)))
-            outcome = executor.run(decision, options, call_for(request.prompt()))
+                show = _stderr_is_terminal() and not display.quiet
+                final = run_map_reduce(plan, plan.mapreduce, executor_for, output, call_for, cancel, show)
+                outcome = Outcome(final.text, journal.attempts(), final.final)
+            else:
+                outcome = executor_for(output, None).run(decision, options, call_for(request.prompt()))
+        except KeyboardInterrupt as stop:  # between calls (a retry's wait, the chunks' pool): as during one
+            cancel.set()
+            raise Interrupted(Outcome(""), stop=stop) from None
     except Interrupted as stop:
+        cancel.set()
         if display.json:
-            partial = Outcome(stop.outcome.text, [a for _, a in attempts])
+            partial = Outcome(stop.outcome.text, journal.attempts())
             print_json(result_dict(plan, partial, command, error="interrupted"))
         elif not stop.closed:
-            output.finish()
-            output.notice("interrupted; the partial reply above is kept")
-        _record(plan, paths, attempts, command, display, output, keep_going=True)
-        return EXIT_PIPE_CLOSED if stop.closed else EXIT_INTERRUPTED
+            _say_stopped(output, stop.stop)
+        _record(journal, output, keep_going=True)
+        return EXIT_PIPE_CLOSED if stop.closed else interrupt_exit_code(stop.stop or KeyboardInterrupt())
     except ProviderFailure as failure:
         # The one-line error and exit code come from cli.main; with --json the details go to stdout too.
         if display.json:
-            failed = Outcome(text="", attempts=[a for _, a in attempts])
+            failed = Outcome(text="", attempts=journal.attempts())
             print_json(result_dict(plan, failed, command, error=failure.message))
         output.finish()
-        _record(plan, paths, attempts, command, display, output, keep_going=True)
+        _record(journal, output, keep_going=True)
         raise
     code = 0
     if display.json:
@@ -150,33 +160,33 @@ def run_request(
                 code = EXIT_PIPE_CLOSED
         if (display.usage or display.verbose) and not code:
             sys.stderr.write(usage_line(outcome) + "\n")
-    _record(plan, paths, attempts, command, display, output)  # after the reply: never delays it
+    _record(journal, output)  # settled after the reply: never delays it
     return code
 
 
-def _record(
-    plan: Plan,
-    paths: Paths,
-    attempts: list[tuple[str | None, Attempt]],
-    command: str,
-    display: Display,
-    output: TerminalOutput,
-    keep_going: bool = False,
-) -> None:
-    """Write the attempts to the ledger, after the reply is out. A failure raises LedgerError (exit 8),
+def _say_stopped(output: TerminalOutput, stop: BaseException | None) -> None:
+    """One line on stderr; "kept" only when part of a reply was printed. After SIGHUP the terminal may be
+    gone: nothing written to it may stop the recording that follows."""
+    what = f"stopped by {stop.signal_name}" if isinstance(stop, Stopped) else "interrupted"
+    with contextlib.suppress(OSError, OutputClosed):
+        output.finish()
+        output.notice(f"{what}; the partial reply above is kept" if output.wrote else what)
+
+
+def _record(journal: Journal, output: TerminalOutput, keep_going: bool = False) -> None:
+    """Settle the attempts in the ledger, after the reply is out. A failure raises LedgerError (exit 8),
     or, when another error is already on its way out (`keep_going`), becomes a notice."""
     from routecli.errors import LedgerError
-    from routecli.ledger.record import record
-    from routecli.run.record import rows_for
 
     try:
-        notice = record(paths.ledger, rows_for(plan, attempts, command, display.log_prompts))
+        notice = journal.settle()
         if notice:
             output.notice(notice)
     except LedgerError as error:
         if not keep_going:
             raise
-        output.notice(f"error: {error.message}")
+        with contextlib.suppress(OSError):
+            output.notice(f"error: {error.message}")
 
 
 def result_dict(plan: Plan, outcome: Outcome, command: str, error: str | None = None) -> dict[str, Any]:
