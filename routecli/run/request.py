@@ -35,12 +35,12 @@ class TerminalOutput:
     def emit(self, text: str) -> None:
         if not text:
             return
+        self.wrote = True  # before writing: a signal right after the write must still see it (it is flushed at exit)
         try:
             sys.stdout.write(text)
             sys.stdout.flush()
         except BrokenPipeError:
             raise OutputClosed from None
-        self.wrote = True
         self.ends_with_newline = text.endswith("\n")
 
     def notice(self, message: str) -> None:
