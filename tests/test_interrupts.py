@@ -95,7 +95,8 @@ def test_sigkill_leaves_the_call_in_the_ledger_at_its_estimate_and_costs_says_un
     assert costs.returncode == 0, costs.stderr
     assert "1 call(s) unsettled" in costs.stdout
     data = route("costs", "--json").json()
-    assert data["unsettled"]["calls"] == 1 and data["unsettled"]["estimated_cost_usd"] == float(Decimal(row["cost_usd"]))
+    unsettled = data["unsettled"]
+    assert unsettled["calls"] == 1 and unsettled["estimated_cost_usd"] == float(Decimal(row["cost_usd"]))
     assert data["total"]["cost_usd"] == data["unsettled"]["estimated_cost_usd"]  # budgets count it too
 
 
