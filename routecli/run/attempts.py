@@ -36,6 +36,7 @@ class Attempt:
     usage_estimated: bool = False
     cost_usd: Decimal | None = None
     stop_reason: str | None = None
+    max_tokens: int | None = None  # the output limit sent with the request
     # Provider time, from the request going out: to the response headers, the first text, the end. route's
     # own time (before sending, and loading an SDK on the sdk transport) is overhead_s; that loading runs
     # while the provider works, so there the provider's times are upper bounds (exact on raw: no loading).
@@ -70,6 +71,7 @@ class Attempt:
             },
             "cost_usd": None if self.cost_usd is None else float(self.cost_usd),
             "stop_reason": self.stop_reason,
+            "max_tokens": self.max_tokens,
             "first_token_s": self.first_token_s,
             "total_s": self.total_s,
             "first_byte_s": self.first_byte_s,
@@ -120,6 +122,7 @@ class CallSettings:
     stream_to_output: bool  # False: hold text back until a reply passes its checks
     use_streaming_api: bool  # False for --no-stream
     validate: bool
+    user_max_tokens: int | None = None  # --max-tokens: a reply stopped there is complete, not cut off
 
 
 def estimate_tokens(text: str) -> int:
@@ -174,11 +177,13 @@ def apply_usage(attempt: Attempt, usage: UsageReport) -> None:
     attempt.reported_model_id = usage.model_id
 
 
-def check_reply(attempt: Attempt, validate: bool) -> str | None:
-    """Why this reply is not acceptable, or None. Every reply must be non-empty and complete."""
+def check_reply(attempt: Attempt, validate: bool, user_max_tokens: int | None = None) -> str | None:
+    """Why this reply is not acceptable, or None. Every reply must be non-empty and complete. A reply that
+    stopped at the user's own --max-tokens is what was asked for; one cut at a limit route chose escalates."""
     if not attempt.text.strip():
         return "empty reply"
-    if attempt.stop_reason == "max_tokens":
+    users_limit = user_max_tokens is not None and attempt.max_tokens == user_max_tokens
+    if attempt.stop_reason == "max_tokens" and not users_limit:
         return "reply cut off by the token limit"
     if validate and attempt.stop_reason not in ("end", None):
         return f"reply ended abnormally ({attempt.stop_reason})"

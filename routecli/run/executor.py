@@ -111,7 +111,7 @@ class Executor:
             while True:
                 attempt = self._attempt(alias, position, try_number, options, call, partial, prompt_tokens, outcome)
                 if attempt.status == "ok":
-                    failed_check = check_reply(attempt, call.validate)
+                    failed_check = check_reply(attempt, call.validate, call.user_max_tokens)
                     if failed_check is None:
                         outcome.text = partial + attempt.text if call.stream_to_output else attempt.text
                         outcome.final = attempt
@@ -215,6 +215,7 @@ class Executor:
         )
         attempt = Attempt(alias, model.provider, model.model_id, position, try_number, time.time())
         attempt.continued_from = len(partial)
+        attempt.max_tokens = request.max_tokens
         outcome.attempts.append(attempt)
         clock = time.monotonic()
         timing = Timing()

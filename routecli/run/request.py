@@ -101,7 +101,7 @@ def run_request(
     held_back = display.json or not display.stream or validate
 
     def call_for(prompt: str) -> CallSettings:
-        return CallSettings(request.system, prompt, not held_back, display.stream, validate)
+        return CallSettings(request.system, prompt, not held_back, display.stream, validate, options.max_tokens)
 
     journal = Journal(plan, paths, command, display.log_prompts, output.notice)  # every attempt, written ahead
     pauses = RateLimitPauses()  # shared by parallel chunk calls: a 429 pauses all calls to that provider
@@ -214,6 +214,7 @@ def result_dict(plan: Plan, outcome: Outcome, command: str, error: str | None = 
             "estimated": final.usage_estimated,
         },
         "cost_usd": None if cost is None else float(cost),
+        "stop_reason": None if final is None else final.stop_reason,
         "attempts": [a.as_dict() for a in outcome.attempts],
         "plan": None if plan.mapreduce is None else plan.mapreduce.as_dict(),
     }

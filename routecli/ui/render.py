@@ -265,7 +265,8 @@ def usage_line(outcome: Any) -> str:
     cost = money(total, 6) if total is not None else "unpriced"
     extra = f" · {len(outcome.attempts)} attempts" if len(outcome.attempts) > 1 else ""
     took = f" · {final.total_s:.1f}s" if final.total_s is not None else ""
-    return f"route: {final.alias} · {tokens} · {cost}{took}{extra}"
+    stopped = f" · stopped at --max-tokens {final.max_tokens:,}" if final.stop_reason == "max_tokens" else ""
+    return f"route: {final.alias} · {tokens} · {cost}{took}{extra}{stopped}"
 
 
 def mapreduce_report(plan: Any) -> None:
