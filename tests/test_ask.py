@@ -209,7 +209,7 @@ def test_hang_times_out_then_falls_back(route, fake_provider, tmp_path):
     result = route("ask", GREETING, "--json", "--policy", str(policy), env=provider_env(fake_provider))
     assert time.monotonic() - start < 10
     assert result.returncode == 0, result.stderr
-    assert _attempts(result)[0] == ("claude-haiku", "fallback", "timeout")
+    assert _attempts(result)[0] == ("claude-haiku", "fallback", "no_response")
 
 
 def test_slow_stream_under_idle_limit_succeeds(route, fake_provider):

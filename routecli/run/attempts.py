@@ -100,6 +100,14 @@ class Output(Protocol):
     def notice(self, message: str) -> None: ...
 
 
+class Waiting(Protocol):
+    """A live "waiting for MODEL" line (ui/waiting.py): started with each attempt, stopped at its first text."""
+
+    def start(self, alias: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class OutputClosed(Exception):
     """Raised by an Output whose reader went away (`route ask ... | head -1`)."""
 

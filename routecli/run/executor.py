@@ -38,6 +38,7 @@ from routecli.run.attempts import (
     Outcome,
     Output,
     OutputClosed,
+    Waiting,
     apply_usage,
     check_reply,
     estimate_tokens,
@@ -65,9 +66,11 @@ def endpoint_for(policy: Policy, environment: Environment, alias: str) -> Endpoi
     return Endpoint(provider.name, provider.wire, access.base_url, access.key, provider.transport)
 
 
-def timeouts_for(policy: Policy, alias: str) -> Timeouts:
+def timeouts_for(policy: Policy, alias: str, stream: bool = True) -> Timeouts:
+    """The model's timeouts. Without streaming the headers come with the whole reply: no earlier deadline."""
     t = policy.models[alias].timeouts or policy.timeouts
-    return Timeouts(connect=t.connect, first_token=t.first_token, idle=t.idle)
+    headers = t.headers if stream else t.first_token
+    return Timeouts(connect=t.connect, first_token=t.first_token, idle=t.idle, headers=headers)
 
 
 
@@ -84,6 +87,7 @@ class Executor:
         pauses: RateLimitPauses | None = None,
         on_start: Callable[[Attempt], None] = lambda estimate: None,
         cancel: threading.Event | None = None,
+        waiting: Waiting | None = None,
     ) -> None:
         """`on_start` gets each attempt's in-flight estimate before its request leaves (the ledger writes it
         ahead); setting `cancel` stops every call of this run as Ctrl-C would (the other chunk threads)."""
@@ -97,6 +101,7 @@ class Executor:
         self.pauses = pauses
         self.on_start = on_start
         self.cancel = cancel
+        self.waiting = waiting
 
     def run(self, decision: Decision, options: RequestOptions, call: CallSettings) -> Outcome:
         outcome = Outcome(text="")
@@ -224,10 +229,15 @@ class Executor:
         tokens_in = prompt_tokens if not partial else prompt_tokens + estimate_tokens(partial)
         try:
             self.on_start(in_flight(attempt, self.prices, tokens_in, request.max_tokens))  # before it is sent
-            for event in get_adapter(endpoint.wire)(endpoint, request, timeouts_for(self.policy, alias)):
+            timeouts = timeouts_for(self.policy, alias, request.stream)
+            if self.waiting is not None:
+                self.waiting.start(alias)
+            for event in get_adapter(endpoint.wire)(endpoint, request, timeouts):
                 if isinstance(event, TextDelta):
                     if attempt.first_token_s is None:
                         attempt.first_token_s = _provider_seconds(clock, timing)
+                        if self.waiting is not None:
+                            self.waiting.stop()  # wiped before the text lands on the same screen
                     attempt.text += event.text
                     if call.stream_to_output:
                         self.output.emit(event.text)
@@ -252,6 +262,9 @@ class Executor:
             outcome.text = partial + attempt.text
             self.on_attempt(attempt)
             raise Interrupted(outcome, closed=isinstance(stop, OutputClosed), stop=stop) from None
+        finally:
+            if self.waiting is not None:
+                self.waiting.stop()
         _finish_timing(attempt, clock, timing)
         finish_costs(attempt, self.prices, tokens_in)
         return attempt

@@ -106,10 +106,16 @@ def run_request(
     journal = Journal(plan, paths, command, display.log_prompts, output.notice)  # every attempt, written ahead
     pauses = RateLimitPauses()  # shared by parallel chunk calls: a 429 pauses all calls to that provider
     cancel = threading.Event()  # set on Ctrl-C / SIGTERM / SIGHUP: stops the calls of the chunk threads too
+    waiting = None  # the live "waiting for MODEL (12 s)" line: a terminal only, and not under a progress bar
+    if _stderr_is_terminal() and not display.quiet and plan.mapreduce is None:
+        from routecli.ui.waiting import WaitingLine
+
+        waiting = WaitingLine()
 
     def executor_for(out: Output, stage: str | None) -> Executor:
         return Executor(
             policy, environment, plan.prices, paths, out, pauses=pauses, cancel=cancel, sleep=cancel.wait,
+            waiting=waiting,
             on_attempt=lambda attempt: journal.done(stage, attempt),
             on_start=lambda estimate: journal.ahead(stage, estimate),
         )
