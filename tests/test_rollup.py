@@ -123,3 +123,14 @@ def test_settling_written_ahead_rows_keeps_the_rollup_equal_to_a_scan(tmp_path: 
                 assert ledger.aggregate(keys, since, until) == _scan(ledger, keys, since, until), keys
         assert ledger.aggregate(("status",), None, None)[(IN_FLIGHT,)][0] == 600 - len(settled)
         assert ledger.query("SELECT COUNT(*) FROM rollup WHERE calls = 0")[0][0] == 0  # emptied totals dropped
+
+
+def test_a_ledger_another_process_is_still_creating_reads_as_empty(tmp_path: Path):
+    """With rows written ahead, a process checks its budget while another has created the file but not yet
+    migrated it (schema version 0, no tables): that is an empty ledger, not an error."""
+    path = tmp_path / "ledger.sqlite3"
+    sqlite3.connect(path).close()  # an empty database: what a first writer has made before it migrates
+    with Ledger(path, readonly=True) as ledger:
+        assert ledger.schema_version() == 0
+        assert ledger.aggregate((), None, None) == {}
+        assert ledger.spent_since(0) == 0

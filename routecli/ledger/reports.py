@@ -315,7 +315,7 @@ def stats_report(ledger_path: Path, since: float | None, now: float | None = Non
         if ts >= week_ago:
             counts = recent.setdefault(alias, [0, 0])
             counts[0] += 1
-            counts[1] += status not in ("ok", "interrupted")
+            counts[1] += status not in ("ok", "interrupted", IN_FLIGHT)  # running (or killed) is not failing
         if task:
             entry = per_task.setdefault((task, alias), [0, 0, 0])
             entry[0] += status == "ok"

@@ -135,12 +135,13 @@ def run_request(
             raise Interrupted(Outcome(""), stop=stop) from None
     except Interrupted as stop:
         cancel.set()
+        _record(journal, output, keep_going=True)  # first: after SIGHUP, writing to the terminal may fail
         if display.json:
             partial = Outcome(stop.outcome.text, journal.attempts())
-            print_json(result_dict(plan, partial, command, error="interrupted"))
+            with contextlib.suppress(OSError):
+                print_json(result_dict(plan, partial, command, error="interrupted"))
         elif not stop.closed:
             _say_stopped(output, stop.stop)
-        _record(journal, output, keep_going=True)
         return EXIT_PIPE_CLOSED if stop.closed else interrupt_exit_code(stop.stop or KeyboardInterrupt())
     except ProviderFailure as failure:
         # The one-line error and exit code come from cli.main; with --json the details go to stdout too.
