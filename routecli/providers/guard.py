@@ -125,8 +125,7 @@ def run_guarded(
     worker = threading.Thread(
         target=_work, args=(produce, classify, watch, inbox), name=f"route-{name}", daemon=True
     )
-    started = time.monotonic()
-    deadline = started + min(timeouts.headers, timeouts.first_token)  # until the headers arrive
+    deadline = time.monotonic() + min(timeouts.headers, timeouts.first_token)  # until the headers arrive
     headers_seen = False
     seen_text = False
     left = 0.0  # while paused: what the clock had left
@@ -136,10 +135,10 @@ def run_guarded(
     try:
         while True:
             tag, payload, arrived = _next(inbox, deadline, seen_text, timeouts, paused, cancel, headers_seen)
-            if tag == _HEADERS and not seen_text:  # now the first text: first_token from the start, less local work
+            if tag == _HEADERS and not seen_text:  # now the first text, due first_token after the start
                 headers_seen = True
-                first_text_by = started + timeouts.first_token + watch.timing.local_s
-                left, deadline = (first_text_by - arrived, deadline) if paused else (left, first_text_by)
+                later = timeouts.first_token - min(timeouts.headers, timeouts.first_token)
+                left, deadline = (left + later, deadline) if paused else (left, deadline + later)
             elif tag == _PAUSED:
                 left, deadline, paused = deadline - arrived, arrived + LOCAL_WORK_LIMIT, True
             elif tag == _RESUMED:
