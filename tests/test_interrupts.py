@@ -147,3 +147,30 @@ def test_rows_written_ahead_wait_in_the_pending_file_and_settle_on_import(route,
         ("in_flight", "killed-before-settling"),
     ]
     assert rows[2]["status"] == "ok" and len(rows) == 3 and not pending.exists()
+
+
+def _handles(pid: int, signum: int) -> bool:
+    """The process has installed its own handler for `signum` (Linux: SigCgt in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
+
+@pytest.mark.process
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc to know the handlers are in place")
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_term_and_hup_before_any_call_exit_143_and_129(home, signum, code):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "routecli", "explain", "hi"],
+        stdin=subprocess.PIPE,  # left open: route waits for the rest of its input
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_clean_env(home),
+    )
+    _wait_for(lambda: _handles(proc.pid, signum))
+    time.sleep(0.3)  # blocked on stdin
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == code, err.decode()
+    assert out == b"" and b"Traceback" not in err, err.decode()

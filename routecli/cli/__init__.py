@@ -11,16 +11,32 @@ import sys
 
 from routecli.cli import ask, local, reports, tools  # noqa: F401 - importing registers the commands
 from routecli.cli.app import app
-from routecli.errors import EXIT_BUG, EXIT_HANGUP, EXIT_TERMINATED, RouteError, Stopped, interrupt_exit_code
+from routecli.errors import (
+    EXIT_BUG,
+    EXIT_HANGUP,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    RouteError,
+    Stopped,
+    interrupt_exit_code,
+)
+
+_stopped_by: list[Stopped] = []  # the SIGTERM / SIGHUP received, if any
 
 
 def main() -> None:
     """Console-script entry: user errors become one line and an exit code; bugs a short notice."""
     debug, args = _take_debug(sys.argv[1:])
     debug = debug or os.environ.get("ROUTE_DEBUG", "") not in ("", "0")
+    _stopped_by.clear()  # a fresh run (tests run several in one process)
     _stop_on_term_and_hup()
     try:
         app(args=args)
+    except SystemExit as done:
+        # Typer turns any KeyboardInterrupt that reaches it (reading stdin, planning) into exit 130.
+        if done.code == EXIT_INTERRUPTED and _stopped_by:
+            sys.exit(_stopped_by[-1].exit_code)
+        raise
     except RouteError as exc:
         from routecli.ui.render import error_line
 
@@ -49,7 +65,8 @@ def _stop_on_term_and_hup() -> None:
 
     def stop(signum: int, frame: object) -> None:
         name = signal.Signals(signum).name
-        raise Stopped(name, EXIT_HANGUP if signum == getattr(signal, "SIGHUP", None) else EXIT_TERMINATED)
+        _stopped_by.append(Stopped(name, EXIT_HANGUP if signum == getattr(signal, "SIGHUP", None) else EXIT_TERMINATED))
+        raise _stopped_by[-1]
 
     for name in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
         if hasattr(signal, name):
