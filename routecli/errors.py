@@ -18,6 +18,8 @@ EXIT_PROVIDER = 7  # every model in the chain failed
 EXIT_LEDGER = 8  # the cost ledger cannot be read or written
 EXIT_BELOW_FLOOR = 9  # `route eval`: accuracy below --min-accuracy / --min-task-accuracy (for CI)
 EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_HANGUP = 129  # SIGHUP: the terminal closed, the SSH session dropped (128 + 1, as a shell reports it)
+EXIT_TERMINATED = 143  # SIGTERM: `timeout`, a service stop (128 + 15)
 
 
 class RouteError(Exception):
@@ -109,3 +111,18 @@ class DamagedHistoryError(HistoryError):
 
 class DamagedLedgerError(LedgerError):
     """The ledger file is not a readable SQLite database (random bytes, a truncated file)."""
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread by the handlers `route` installs: a KeyboardInterrupt, so
+    every path that records what Ctrl-C interrupted records these too; only the exit code and wording differ."""
+
+    def __init__(self, signal_name: str, exit_code: int) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.exit_code = exit_code
+
+
+def interrupt_exit_code(stop: BaseException) -> int:
+    """130 for Ctrl-C; 143 / 129 for SIGTERM / SIGHUP."""
+    return stop.exit_code if isinstance(stop, Stopped) else EXIT_INTERRUPTED

@@ -59,6 +59,8 @@ FAULT_KINDS = (
     "404",
     "400_context",
     "hang",
+    "silent",
+    "headers",
     "slow",
     "drop",
     "cut",
@@ -95,7 +97,9 @@ class Fault:
     drop: close the socket after `after_chunks` deltas. cut: end the body cleanly (a well-formed last chunk)
     after `after_chunks` deltas, with none of the closing frames (Anthropic's message_delta and message_stop,
     OpenAI's finish_reason chunk and [DONE]); not a stream, it is a drop. error_event / malformed: an in-stream
-    error event or a data line that is not JSON after `after_chunks` deltas.
+    error event or a data line that is not JSON after `after_chunks` deltas. silent: accept the request and
+    never send a byte (until the server stops). headers: send the response headers (and, streaming, the frames
+    before the first text, such as Anthropic's message_start), then nothing, as a model thinking forever.
     """
 
     kind: str
@@ -786,6 +790,11 @@ def _answer(
     elif kind == "slow":
         delay = behaviour.seconds if behaviour.seconds is not None else 0.1
         _reply(handler, fake, dialect, _plan(flavor, body, Reply(chunk_delay=delay)), stream)
+    elif kind == "silent":
+        fake._stopping.wait()
+        handler.drop()
+    elif kind == "headers":
+        _headers_then_silence(handler, fake, dialect, _plan(flavor, body, Reply()), stream)
     elif kind == "hang" and (behaviour.after_chunks == 0 or not stream):
         fake._stopping.wait(behaviour.seconds if behaviour.seconds is not None else 3600)
         handler.drop()
@@ -810,6 +819,21 @@ def _reply(handler: _Handler, fake: FakeProvider, dialect: _Dialect, plan: _Plan
     for frame in dialect.tail(plan):
         handler.send_chunk(frame)
     handler.end_stream()
+
+
+def _headers_then_silence(handler: _Handler, fake: FakeProvider, dialect: _Dialect, plan: _Plan, stream: bool) -> None:
+    if stream:
+        handler.start_stream()
+        for frame in dialect.head(plan):
+            handler.send_chunk(frame)
+    else:
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", "100")
+        handler.end_headers()
+    handler.wfile.flush()
+    fake._stopping.wait()
+    handler.drop()
 
 
 def _misbehave_stream(

@@ -26,7 +26,7 @@ import routecli
 from routecli.cli import main
 
 _MAIN_FILE = str(Path(routecli.__file__).with_name("__main__.py"))  # what sys.argv[0] is under `python -m routecli`
-_HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class _Pipe(io.BytesIO):

@@ -87,7 +87,7 @@ def client_factory(recording: Recording, seed: int | None) -> Any:
             return httpx2.Response(recording.status, headers=headers, stream=body, request=request)
 
         def on_response(response: httpx2.Response) -> None:
-            watch.responded = True
+            watch.headers_arrived()
 
         return httpx2.Client(
             transport=httpx2.MockTransport(answer),

@@ -209,7 +209,7 @@ def test_hang_times_out_then_falls_back(route, fake_provider, tmp_path):
     result = route("ask", GREETING, "--json", "--policy", str(policy), env=provider_env(fake_provider))
     assert time.monotonic() - start < 10
     assert result.returncode == 0, result.stderr
-    assert _attempts(result)[0] == ("claude-haiku", "fallback", "timeout")
+    assert _attempts(result)[0] == ("claude-haiku", "fallback", "no_response")
 
 
 def test_slow_stream_under_idle_limit_succeeds(route, fake_provider):
@@ -263,6 +263,22 @@ def test_reply_cut_off_by_token_limit_escalates(route, fake_provider):
     attempts = result.json()["attempts"]
     assert attempts[0]["status"] == "validation_failed" and "token limit" in attempts[0]["error"]
     assert attempts[1]["alias"] == "mistral-medium"
+
+
+@pytest.mark.parametrize("wire", ["anthropic", "mistral"])
+def test_a_reply_stopped_at_the_users_max_tokens_is_a_success(route, fake_provider, wire):
+    """--max-tokens is the user's limit: one call, its text alone on stdout, exit 0, the stop reason shown."""
+    alias = "claude-haiku" if wire == "anthropic" else "mistral-medium"
+    fake_provider.script(wire, *[Reply(text="The capital of", stop_reason="max_tokens")] * 3)
+    env = provider_env(fake_provider)
+    result = route("ask", GREETING, "-m", alias, "--max-tokens", "5", "-u", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "The capital of\n"
+    assert "stopped at --max-tokens 5" in result.stderr and "escalating" not in result.stderr
+    assert len(fake_provider.requests_for(wire)) == 1
+    data = route("ask", GREETING, "-m", alias, "--max-tokens", "5", "--json", env=env).json()
+    assert data["ok"] is True and data["stop_reason"] == "max_tokens" and data["reply"] == "The capital of"
+    assert [a["status"] for a in data["attempts"]] == ["ok"] and data["attempts"][0]["max_tokens"] == 5
 
 
 def test_empty_reply_escalates(route, fake_provider):

@@ -111,7 +111,7 @@ def test_failures_before_any_reply_import_no_sdk(fake_provider: FakeProvider, fl
         [ErrorKind.SERVER.value, 500],
         [ErrorKind.AUTH.value, 400 if flavor == "gemini" else 401],  # Gemini answers a bad key with 400
         overloaded,  # the non-streaming form
-        [ErrorKind.TIMEOUT.value, None],  # no headers within first_token
+        [ErrorKind.NO_RESPONSE.value, None],  # no headers within the headers timeout (capped by first_token)
         [ErrorKind.CONNECT.value, None],
     ]
     assert probe["sdks"] == [] and probe["httpx2"]
@@ -326,7 +326,7 @@ def _threads_gone(within: float = 0.5) -> bool:
 def test_first_token_timeout_in_preflight_wakes_the_worker(fake_provider: FakeProvider) -> None:
     fake_provider.script("anthropic", Fault("hang", seconds=10))
     _, error = run(endpoint(fake_provider, "anthropic"), ChatRequest("model-1", "Hi", 64), Timeouts(1, 0.3, 1))
-    assert error is not None and error.kind is ErrorKind.TIMEOUT
+    assert error is not None and error.kind is ErrorKind.NO_RESPONSE
     assert _threads_gone()  # the worker's read of the headers was woken by the socket shutdown
 
 

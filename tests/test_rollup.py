@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from itertools import combinations
 from pathlib import Path
 
 from routecli.ledger.store import _MIGRATIONS, KEYS, ROLLUP_VERSION, SCHEMA_VERSION, Ledger, Row
+from routecli.ledger.writeahead import IN_FLIGHT
 
 DAY = 86_400.0
 START = datetime(2026, 10, 1, 9, 30).timestamp()
@@ -87,6 +89,7 @@ def test_an_older_ledger_is_migrated_with_its_rows_rolled_up(tmp_path: Path):
         if statement.startswith("ALTER TABLE attempts ADD COLUMN")
     ]
     conn.executescript(
+        "DROP TRIGGER attempts_rollup_settle; DROP INDEX attempts_attempt_id; "  # the write-ahead's, first
         "DROP TRIGGER attempts_rollup; DROP TABLE rollup; "
         + "".join(f"ALTER TABLE attempts DROP COLUMN {column}; " for column in added)
         + "PRAGMA user_version = 2;"  # undo versions 3 and up
@@ -103,3 +106,38 @@ def test_an_older_ledger_is_migrated_with_its_rows_rolled_up(tmp_path: Path):
         ledger.write(_rows(10, seed=4))  # and the trigger keeps it current
         assert ledger.aggregate((), None, None)[()][0] == 410
     assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+
+def test_settling_written_ahead_rows_keeps_the_rollup_equal_to_a_scan(tmp_path: Path):
+    """Rows written ahead (in flight, at a worst-case estimate) and then settled by an upsert on attempt_id:
+    the UPDATE trigger must move each row's figures from its old totals to its new ones."""
+    path = tmp_path / "ledger.sqlite3"
+    rng = random.Random(9)
+    settled = []
+    with Ledger(path) as ledger:
+        ahead = [replace(row, attempt_id=f"a{i}", status=IN_FLIGHT) for i, row in enumerate(_rows(600, seed=5))]
+        ledger.write(ahead)
+        for row in ahead:
+            if rng.random() < 0.7:  # the rest stay unsettled, as after a SIGKILL
+                settled.append(
+                    replace(row, status=rng.choice(["ok", "interrupted", "fallback"]), output_tokens=rng.randint(0, 9))
+                )
+        ledger.write(settled[:200])
+        ledger.write(settled[200:])  # several transactions, as each request settles its own
+        assert ledger.query("SELECT COUNT(*) FROM attempts")[0][0] == 600  # settled in place, not added
+        for keys in [(), ("status",), ("day", "alias"), ("task", "profile")]:
+            for since, until in [(None, None), (START + 0.5 * DAY, START + 8.9 * DAY)]:
+                assert ledger.aggregate(keys, since, until) == _scan(ledger, keys, since, until), keys
+        assert ledger.aggregate(("status",), None, None)[(IN_FLIGHT,)][0] == 600 - len(settled)
+        assert ledger.query("SELECT COUNT(*) FROM rollup WHERE calls = 0")[0][0] == 0  # emptied totals dropped
+
+
+def test_a_ledger_another_process_is_still_creating_reads_as_empty(tmp_path: Path):
+    """With rows written ahead, a process checks its budget while another has created the file but not yet
+    migrated it (schema version 0, no tables): that is an empty ledger, not an error."""
+    path = tmp_path / "ledger.sqlite3"
+    sqlite3.connect(path).close()  # an empty database: what a first writer has made before it migrates
+    with Ledger(path, readonly=True) as ledger:
+        assert ledger.schema_version() == 0
+        assert ledger.aggregate((), None, None) == {}
+        assert ledger.spent_since(0) == 0

@@ -6,26 +6,44 @@ Only wiring lives in `cli/`; every command module registers itself on `app` (cli
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from routecli.cli import ask, chat, evaluate, history, local, reports, tools  # noqa: F401 - importing registers the commands
 from routecli.cli.app import app
-from routecli.errors import EXIT_BUG, RouteError
+from routecli.errors import (
+    EXIT_BUG,
+    EXIT_HANGUP,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    RouteError,
+    Stopped,
+    interrupt_exit_code,
+)
+
+_stopped_by: list[Stopped] = []  # the SIGTERM / SIGHUP received, if any
 
 
 def main() -> None:
     """Console-script entry: user errors become one line and an exit code; bugs a short notice."""
     debug, args = _take_debug(sys.argv[1:])
     debug = debug or os.environ.get("ROUTE_DEBUG", "") not in ("", "0")
+    _stopped_by.clear()  # a fresh run (tests run several in one process)
+    _stop_on_term_and_hup()
     try:
         app(args=args)
+    except SystemExit as done:
+        # Typer turns any KeyboardInterrupt that reaches it (reading stdin, planning) into exit 130.
+        if done.code == EXIT_INTERRUPTED and _stopped_by:
+            sys.exit(_stopped_by[-1].exit_code)
+        raise
     except RouteError as exc:
         from routecli.ui.render import error_line
 
         error_line(exc.message)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except KeyboardInterrupt as stop:
+        sys.exit(interrupt_exit_code(stop))
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error worth a traceback.
         try:
@@ -39,6 +57,20 @@ def main() -> None:
 
         error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         sys.exit(EXIT_BUG)
+
+
+def _stop_on_term_and_hup() -> None:
+    """SIGTERM (`timeout`, a service stop) and SIGHUP (a closed terminal, a dropped SSH session) stop route as
+    Ctrl-C does, so what was sent is recorded and a partial reply kept; the exit codes are 143 and 129."""
+
+    def stop(signum: int, frame: object) -> None:
+        name = signal.Signals(signum).name
+        _stopped_by.append(Stopped(name, EXIT_HANGUP if signum == getattr(signal, "SIGHUP", None) else EXIT_TERMINATED))
+        raise _stopped_by[-1]
+
+    for name in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
 
 
 def _take_debug(args: list[str]) -> tuple[bool, list[str]]:

@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -35,12 +35,29 @@ def pending_paths(ledger_path: Path) -> list[Path]:
 
 
 def pending_rows(ledger_path: Path) -> list[tuple[Path, int]]:
-    """Each pending file that exists, THE pending path first, with its number of rows."""
+    """Each pending file that exists, THE pending path first, with its number of rows (an attempt written
+    ahead and then settled there is two lines and one row)."""
     found = []
     for candidate in pending_paths(ledger_path):
         with contextlib.suppress(OSError), candidate.open(encoding="utf-8", errors="replace") as handle:
-            found.append((candidate, sum(1 for line in handle if line.strip())))
+            found.append((candidate, _count_rows(handle)))
     return found
+
+
+def _count_rows(lines: Iterable[str]) -> int:
+    attempts: set[str] = set()
+    count = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        attempt_id = None
+        with contextlib.suppress(ValueError, AttributeError):
+            attempt_id = json.loads(line).get("attempt_id")
+        if attempt_id is None or attempt_id not in attempts:
+            count += 1
+        if attempt_id is not None:
+            attempts.add(attempt_id)
+    return count
 
 
 def _temp_pending(ledger_path: Path) -> Path:

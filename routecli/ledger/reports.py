@@ -20,6 +20,7 @@ from typing import Any
 from routecli.errors import UsageError
 from routecli.ledger.record import pending_rows
 from routecli.ledger.store import NANO, Ledger
+from routecli.ledger.writeahead import IN_FLIGHT
 from routecli.policy.prices import MILLION, Price
 
 GROUPS = {
@@ -119,6 +120,7 @@ class CostReport:
     groups: list[tuple[dict[str, Any], Totals]] = field(default_factory=list)
     savings: Savings | None = None
     pending: list[tuple[str, int]] = field(default_factory=list)  # rows waiting to be imported, per file
+    unsettled: Totals = field(default_factory=Totals)  # rows written ahead and never settled (in the totals)
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -129,6 +131,7 @@ class CostReport:
             "groups": [{"key": key, **totals.as_dict()} for key, totals in self.groups],
             "unpriced_calls": self.total.unpriced,
             "pending": [{"path": path, "rows": rows} for path, rows in self.pending],
+            "unsettled": {"calls": self.unsettled.calls, "estimated_cost_usd": float(self.unsettled.cost)},
         }
         if self.savings is not None:
             data["savings"] = self.savings.as_dict()
@@ -179,6 +182,8 @@ def cost_report(
     with Ledger(ledger_path, readonly=True) as ledger:
         total = ledger.aggregate((), since, until).get(())
         report.total = _totals(total) if total else Totals()
+        unsettled = ledger.aggregate(["status"], since, until).get((IN_FLIGHT,))
+        report.unsettled = _totals(unsettled) if unsettled else Totals()
         if by:
             groups = ledger.aggregate([GROUPS[name] for name in by], since, until)
             for values in sorted(groups, key=_null_first):
@@ -309,7 +314,7 @@ def stats_report(ledger_path: Path, since: float | None, now: float | None = Non
         if ts >= week_ago:
             counts = recent.setdefault(alias, [0, 0])
             counts[0] += 1
-            counts[1] += status not in ("ok", "interrupted")
+            counts[1] += status not in ("ok", "interrupted", IN_FLIGHT)  # running (or killed) is not failing
     providers = _provider_rollup(models.values())
     return StatsReport(
         since, sorted(models.values(), key=lambda m: -m.calls), providers, _recommend(models, recent)

@@ -1,7 +1,7 @@
 """The cost ledger: one SQLite row per attempt, written safely by many processes at once.
 
 - WAL journal and a busy timeout, so `xargs -P 8 route ask` loses nothing; writes retry on "locked".
-- Rows are written after the reply has been shown, so a ledger write never delays the first token.
+- Attempts are written ahead (in flight) and settled in place after the reply (ledger/writeahead.py).
 - A ledger that cannot be written (full disk, read-only folder, corrupt file) raises LedgerError; the
   rows are then kept in a pending file beside it and imported by the next run that can write.
 - Costs are stored exactly (a decimal string) and as integer nano-dollars for fast sums. A model with no
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from routecli.errors import DamagedLedgerError, LedgerError
+from routecli.ledger import writeahead
 from routecli.ledger.facts import FACT_COLUMNS, FACT_MIGRATION, DecisionFacts
 from routecli.paths import private_file
 
@@ -111,6 +112,8 @@ _MIGRATIONS: list[list[str]] = [
     # going out; first_byte_s is request -> response headers; overhead_s is route's own time in the attempt.
     ["ALTER TABLE attempts ADD COLUMN first_byte_s REAL", "ALTER TABLE attempts ADD COLUMN overhead_s REAL"],
     FACT_MIGRATION,  # 4 -> 5 (route replay): the decision's inputs beside each attempt (ledger/facts.py)
+    # 4 -> 5 (write-ahead rows, issue 9 point 10): attempt_id, and a trigger keeping the rollup right on settling.
+    writeahead.MIGRATION,
 ]
 ROLLUP_VERSION = 3  # from this schema version on, the rollup table exists
 
@@ -163,6 +166,7 @@ COLUMNS = (
     "first_byte_s",
     "overhead_s",
     *FACT_COLUMNS,
+    "attempt_id",
 )
 
 
@@ -200,6 +204,7 @@ class Row:
     first_byte_s: float | None = None  # request sent -> response headers
     overhead_s: float | None = None  # route's own time in this attempt, before sending and loading an SDK
     facts: DecisionFacts | None = None  # what `route replay` re-decides from
+    attempt_id: str | None = None  # settles the row written ahead (ledger/writeahead.py)
 
     def values(self) -> tuple[Any, ...]:
         cost = None if self.cost_usd is None else str(self.cost_usd)
@@ -238,6 +243,7 @@ class Row:
             self.first_byte_s,
             self.overhead_s,
             *DecisionFacts.values_of(self.facts),
+            self.attempt_id,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -346,8 +352,7 @@ class Ledger:
     def write_values(self, values: Sequence[tuple[Any, ...]]) -> None:
         if not values:
             return
-        placeholders = ", ".join("?" for _ in COLUMNS)
-        sql = f"INSERT INTO attempts ({', '.join(COLUMNS)}) VALUES ({placeholders})"
+        sql = writeahead.upsert_sql(COLUMNS)
         for attempt in range(WRITE_RETRIES):
             try:
                 self.conn.execute("BEGIN IMMEDIATE")  # one transaction: all of a request's attempts or none
@@ -383,8 +388,8 @@ class Ledger:
         for key in keys:
             if key not in KEYS:
                 raise ValueError(key)
-        if self.schema_version() < ROLLUP_VERSION:
-            return self._raw_sums(keys, since, until)
+        if (version := self.schema_version()) < ROLLUP_VERSION:  # 0: another process is creating it: no rows
+            return self._raw_sums(keys, since, until) if version else {}
         result: dict[tuple[Any, ...], Sums] = {}
         whole: list[str] = []
         for day, low, high in self.query("SELECT day, MIN(min_ts), MAX(max_ts) FROM rollup GROUP BY day"):

@@ -62,6 +62,7 @@ def _timeouts(raw: Any, fallback: TimeoutSettings) -> TimeoutSettings:
         float(raw.get("connect", fallback.connect)),
         float(raw.get("first_token", fallback.first_token)),
         float(raw.get("idle", fallback.idle)),
+        float(raw.get("headers", fallback.headers)),
     )
 
 
@@ -349,7 +350,7 @@ def build_policy(raw: LineDict, sources: tuple[str, ...], problems: Problems | N
     empty = LineDict()
     empty.line, empty.key_lines = 1, {}
     defaults = raw.get("defaults") or empty
-    timeouts = _timeouts(defaults.get("timeouts"), TimeoutSettings(10.0, 60.0, 30.0))
+    timeouts = _timeouts(defaults.get("timeouts"), TimeoutSettings(10.0, 20.0, 30.0, 10.0))
     raw_providers = raw.get("providers") or empty
     providers = _providers(raw_providers, problems)
     raw_models = raw.get("models") or empty

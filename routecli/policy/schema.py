@@ -14,7 +14,7 @@ from routecli.policy.problems import Problems
 
 # The shape of each section. A type name, or a nested dict for a mapping, or ("map", spec) for a
 # name -> entry mapping. "num" is a non-negative number; "int+" a positive integer.
-_TIMEOUTS = {"connect": "num", "first_token": "num", "idle": "num"}
+_TIMEOUTS = {"connect": "num", "headers": "num", "first_token": "num", "idle": "num"}
 _SCHEMA: dict[str, Any] = {
     "version": "int+",
     "defaults": {"profile": "str", "max_output_tokens": "int+", "timeouts": _TIMEOUTS, "log_prompts": "bool"},

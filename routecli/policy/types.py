@@ -32,8 +32,9 @@ class Origin:
 @dataclass(frozen=True, eq=False)
 class TimeoutSettings:
     connect: float
-    first_token: float
+    first_token: float  # from the request to the first text: generous for a model that reasons first
     idle: float
+    headers: float = 10.0  # from the request to the response headers: a silent provider is left quickly
 
 
 @dataclass(frozen=True, eq=False)

@@ -54,6 +54,7 @@ class Timeouts:
     connect: float = 10.0  # seconds to open the connection
     first_token: float = 60.0  # seconds from sending the request to the first text delta
     idle: float = 30.0  # seconds allowed between two chunks once the stream runs
+    headers: float = 10.0  # seconds from sending the request to the response headers (capped by first_token)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class ErrorKind(str, Enum):  # noqa: UP042 - a StrEnum would change how str() an
     OVERLOADED = "overloaded"  # 529 / overloaded_error
     SERVER = "server_error"  # other 5xx
     TIMEOUT = "timeout"  # connect, first-token or idle timeout
+    NO_RESPONSE = "no_response"  # connected and sent, but no response headers within the headers timeout
     CONNECT = "connect_error"  # refused, DNS, reset before a response
     AUTH = "auth_error"  # 401 / 403 (and Gemini's 400 for a bad key)
     NOT_FOUND = "model_not_found"  # 404

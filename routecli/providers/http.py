@@ -36,8 +36,7 @@ def http_client(timeouts: Timeouts, watch: Watch) -> Any:
         watch.timing.sent = watch.timing.sent or time.monotonic()
 
     def on_response(response: Any) -> None:
-        watch.responded = True
-        watch.timing.first_byte = watch.timing.first_byte or time.monotonic()
+        watch.headers_arrived()
 
     return httpx2.Client(
         timeout=timeout,
@@ -69,6 +68,8 @@ def transport_error(error: BaseException, responded: bool) -> ProviderError | No
     import httpx2
 
     if isinstance(error, httpx2.TimeoutException):
+        if isinstance(error, httpx2.ReadTimeout) and not responded:  # as the guard's headers deadline says it
+            return ProviderError(ErrorKind.NO_RESPONSE, "no response (read timed out)")
         what = "connect" if isinstance(error, httpx2.ConnectTimeout) else "read"
         return ProviderError(ErrorKind.TIMEOUT, f"{what} timed out")
     if isinstance(error, (httpx2.TransportError, httpx2.StreamError, OSError)):

@@ -3,7 +3,8 @@ reply passes its checks. `executor.py` fills them in; the ledger records them.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -23,7 +24,7 @@ class Attempt:
     position: int  # index of the model in the decision's chain
     try_number: int  # 0 for the first try of this model, 1.. for retries
     started_at: float
-    status: str = "running"  # ok | error | fallback | interrupted | validation_failed | retry
+    status: str = "running"  # ok | error | fallback | interrupted | validation_failed | retry (| in_flight ahead)
     error_kind: str | None = None
     error: str | None = None
     http_status: int | None = None
@@ -36,6 +37,7 @@ class Attempt:
     usage_estimated: bool = False
     cost_usd: Decimal | None = None
     stop_reason: str | None = None
+    max_tokens: int | None = None  # the output limit sent with the request
     # Provider time, from the request going out: to the response headers, the first text, the end. route's
     # own time (before sending, and loading an SDK on the sdk transport) is overhead_s; that loading runs
     # while the provider works, so there the provider's times are upper bounds (exact on raw: no loading).
@@ -46,6 +48,7 @@ class Attempt:
     text: str = ""
     continued_from: int = 0  # characters of an earlier partial answer this attempt continued
     failure: ProviderError | None = field(default=None, repr=False)
+    attempt_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # its ledger row is written ahead by it
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -69,6 +72,7 @@ class Attempt:
             },
             "cost_usd": None if self.cost_usd is None else float(self.cost_usd),
             "stop_reason": self.stop_reason,
+            "max_tokens": self.max_tokens,
             "first_token_s": self.first_token_s,
             "total_s": self.total_s,
             "first_byte_s": self.first_byte_s,
@@ -97,17 +101,27 @@ class Output(Protocol):
     def notice(self, message: str) -> None: ...
 
 
+class Waiting(Protocol):
+    """A live "waiting for MODEL" line (ui/waiting.py): started with each attempt, stopped at its first text."""
+
+    def start(self, alias: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class OutputClosed(Exception):
     """Raised by an Output whose reader went away (`route ask ... | head -1`)."""
 
 
 class Interrupted(Exception):
-    """Ctrl-C (or a closed stdout) during a call; carries the outcome so far, attempt marked interrupted."""
+    """Ctrl-C, SIGTERM, SIGHUP (`stop`) or a closed stdout during a call; carries the outcome so far, the
+    attempt marked interrupted."""
 
-    def __init__(self, outcome: Outcome, closed: bool = False) -> None:
+    def __init__(self, outcome: Outcome, closed: bool = False, stop: BaseException | None = None) -> None:
         super().__init__("interrupted")
         self.outcome = outcome
         self.closed = closed
+        self.stop = stop
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,7 @@ class CallSettings:
     validate: bool
     prompt_tokens: int | None = None  # the prompt's tokens when not the decision's (a chunk, a combining call)
     history: tuple[Turn, ...] = ()  # a continued conversation's earlier turns, sent before the prompt
+    user_max_tokens: int | None = None  # --max-tokens: a reply stopped there is complete, not cut off
 
 
 def estimate_tokens(text: str) -> int:
@@ -150,6 +165,19 @@ def finish_costs(attempt: Attempt, prices: PriceTable, prompt_tokens: int) -> No
         )
 
 
+def in_flight(attempt: Attempt, prices: PriceTable, prompt_tokens: int, reserve: int) -> Attempt:
+    """The row written before the request leaves: the worst case (the prompt, the whole output reserve), so a
+    budget check counts the call while it runs and a killed process leaves it in the ledger at that cost."""
+    from routecli.ledger.writeahead import IN_FLIGHT
+
+    price = prices.get(attempt.alias)
+    cost = None if price is None else price.cost(prompt_tokens, reserve)
+    return replace(
+        attempt, status=IN_FLIGHT, input_tokens=prompt_tokens, output_tokens=reserve, usage_estimated=True,
+        cost_usd=cost,
+    )
+
+
 def apply_usage(attempt: Attempt, usage: UsageReport) -> None:
     """Record usage as the adapter reported it (already normalised: input_tokens is every prompt token)."""
     attempt.input_tokens = usage.input_tokens
@@ -160,11 +188,13 @@ def apply_usage(attempt: Attempt, usage: UsageReport) -> None:
     attempt.reported_model_id = usage.model_id
 
 
-def check_reply(attempt: Attempt, validate: bool) -> str | None:
-    """Why this reply is not acceptable, or None. Every reply must be non-empty and complete."""
+def check_reply(attempt: Attempt, validate: bool, user_max_tokens: int | None = None) -> str | None:
+    """Why this reply is not acceptable, or None. Every reply must be non-empty and complete. A reply that
+    stopped at the user's own --max-tokens is what was asked for; one cut at a limit route chose escalates."""
     if not attempt.text.strip():
         return "empty reply"
-    if attempt.stop_reason == "max_tokens":
+    users_limit = user_max_tokens is not None and attempt.max_tokens == user_max_tokens
+    if attempt.stop_reason == "max_tokens" and not users_limit:
         return "reply cut off by the token limit"
     if validate and attempt.stop_reason not in ("end", None):
         return f"reply ended abnormally ({attempt.stop_reason})"

@@ -140,6 +140,7 @@ def _ping_one(policy: Policy, environment: Environment, alias: str, secrets: lis
         connect=min(own.connect, PING_CONNECT_S),
         first_token=min(own.first_token, PING_FIRST_TOKEN_S),
         idle=min(own.idle, PING_FIRST_TOKEN_S),
+        headers=min(own.headers, PING_FIRST_TOKEN_S),
     )
     request = ChatRequest(model_id=model.model_id, prompt=PING_PROMPT, max_tokens=1, stream=True)
     start = time.monotonic()

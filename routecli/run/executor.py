@@ -8,10 +8,11 @@ outcome, to `on_attempt` (the ledger records them).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
-from routecli.errors import NoLocalServer, ProviderFailure
+from routecli.errors import NoLocalServer, ProviderFailure, Stopped
 from routecli.ledger import cooldowns
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
@@ -27,7 +28,7 @@ from routecli.providers.base import (
     Timeouts,
     UsageReport,
 )
-from routecli.providers.guard import CALL_TIMING, Timing
+from routecli.providers.guard import CALL_CANCEL, CALL_TIMING, CallCancelled, Timing
 from routecli.routing.decide import Decision, output_reserve
 from routecli.routing.options import RequestOptions
 from routecli.run.attempts import (
@@ -37,10 +38,12 @@ from routecli.run.attempts import (
     Outcome,
     Output,
     OutputClosed,
+    Waiting,
     apply_usage,
     check_reply,
     estimate_tokens,
     finish_costs,
+    in_flight,
 )
 from routecli.run.capguard import CapGuard
 from routecli.run.failures import (
@@ -64,9 +67,11 @@ def endpoint_for(policy: Policy, environment: Environment, alias: str) -> Endpoi
     return Endpoint(provider.name, provider.wire, access.base_url, access.key, provider.transport)
 
 
-def timeouts_for(policy: Policy, alias: str) -> Timeouts:
+def timeouts_for(policy: Policy, alias: str, stream: bool = True) -> Timeouts:
+    """The model's timeouts. Without streaming the headers come with the whole reply: no earlier deadline."""
     t = policy.models[alias].timeouts or policy.timeouts
-    return Timeouts(connect=t.connect, first_token=t.first_token, idle=t.idle)
+    headers = t.headers if stream else t.first_token
+    return Timeouts(connect=t.connect, first_token=t.first_token, idle=t.idle, headers=headers)
 
 
 
@@ -82,7 +87,12 @@ class Executor:
         sleep: Callable[[float], None] = time.sleep,
         pauses: RateLimitPauses | None = None,
         guard: CapGuard | None = None,
+        on_start: Callable[[Attempt], None] = lambda estimate: None,
+        cancel: threading.Event | None = None,
+        waiting: Waiting | None = None,
     ) -> None:
+        """`on_start` gets each attempt's in-flight estimate before its request leaves (the ledger writes it
+        ahead); setting `cancel` stops every call of this run as Ctrl-C would (the other chunk threads)."""
         self.policy = policy
         self.environment = environment
         self.prices = prices
@@ -92,6 +102,9 @@ class Executor:
         self.sleep = sleep
         self.pauses = pauses
         self.guard = guard or CapGuard(None)  # one per run, shared by its chunk calls
+        self.on_start = on_start
+        self.cancel = cancel
+        self.waiting = waiting
 
     def run(self, decision: Decision, options: RequestOptions, call: CallSettings) -> Outcome:
         outcome = Outcome(text="")
@@ -106,7 +119,7 @@ class Executor:
             while True:
                 attempt = self._attempt(alias, position, try_number, options, call, partial, prompt_tokens, outcome)
                 if attempt.status == "ok":
-                    failed_check = check_reply(attempt, call.validate)
+                    failed_check = check_reply(attempt, call.validate, call.user_max_tokens)
                     if failed_check is None:
                         outcome.text = partial + attempt.text if call.stream_to_output else attempt.text
                         outcome.final = attempt
@@ -198,6 +211,8 @@ class Executor:
         endpoint = endpoint_for(self.policy, self.environment, alias)
         if self.pauses is not None:
             self.pauses.wait(model.provider, self.sleep)
+        if self.cancel is not None and self.cancel.is_set():  # stopped while this one waited: nothing sent
+            raise Interrupted(outcome, stop=CallCancelled())
         prompt = call.prompt if not partial else call.prompt + "\n\n" + CONTINUE_INSTRUCTION + partial
         tokens_in = prompt_tokens if not partial else prompt_tokens + estimate_tokens(partial)
         max_tokens = output_reserve(model, self.policy, options)
@@ -212,15 +227,23 @@ class Executor:
         )
         attempt = Attempt(alias, model.provider, model.model_id, position, try_number, time.time())
         attempt.continued_from = len(partial)
+        attempt.max_tokens = request.max_tokens
         outcome.attempts.append(attempt)
         clock = time.monotonic()
         timing = Timing()
         CALL_TIMING.set(timing)  # this thread's next adapter call fills it in
+        CALL_CANCEL.set(self.cancel)
         try:
-            for event in get_adapter(endpoint.wire)(endpoint, request, timeouts_for(self.policy, alias)):
+            self.on_start(in_flight(attempt, self.prices, tokens_in, request.max_tokens))  # before it is sent
+            timeouts = timeouts_for(self.policy, alias, request.stream)
+            if self.waiting is not None:
+                self.waiting.start(alias)
+            for event in get_adapter(endpoint.wire)(endpoint, request, timeouts):
                 if isinstance(event, TextDelta):
                     if attempt.first_token_s is None:
                         attempt.first_token_s = _provider_seconds(clock, timing)
+                        if self.waiting is not None:
+                            self.waiting.stop()  # wiped before the text lands on the same screen
                     attempt.text += event.text
                     if call.stream_to_output:
                         self.output.emit(event.text)
@@ -237,19 +260,30 @@ class Executor:
             attempt.failure = error
             if self.pauses is not None and error.kind == ErrorKind.RATE_LIMITED:
                 self.pauses.hold(model.provider, error.retry_after or BACKOFF)
-        except (KeyboardInterrupt, OutputClosed) as stop:
+        except (KeyboardInterrupt, OutputClosed, CallCancelled) as stop:
             attempt.status = "interrupted"
-            attempt.error = "interrupted by the user" if isinstance(stop, KeyboardInterrupt) else "output closed"
+            attempt.error = _why_stopped(stop)
             _finish_timing(attempt, clock, timing)
             finish_costs(attempt, self.prices, tokens_in)
             self.guard.settle(reserved, attempt.cost_usd)
             outcome.text = partial + attempt.text
             self.on_attempt(attempt)
-            raise Interrupted(outcome, closed=isinstance(stop, OutputClosed)) from None
+            raise Interrupted(outcome, closed=isinstance(stop, OutputClosed), stop=stop) from None
+        finally:
+            if self.waiting is not None:
+                self.waiting.stop()
         _finish_timing(attempt, clock, timing)
         finish_costs(attempt, self.prices, tokens_in)
         self.guard.settle(reserved, attempt.cost_usd)
         return attempt
+
+
+def _why_stopped(stop: BaseException) -> str:
+    if isinstance(stop, Stopped):
+        return f"stopped by {stop.signal_name}"
+    if isinstance(stop, OutputClosed):
+        return "output closed"
+    return "interrupted by the user"  # Ctrl-C here, or in the main thread for a chunk call (CallCancelled)
 
 
 def _provider_seconds(clock: float, timing: Timing) -> float:

@@ -23,7 +23,8 @@ ACTION: dict[ErrorKind, str] = {
     ErrorKind.RATE_LIMITED: RETRY,
     ErrorKind.OVERLOADED: RETRY,
     ErrorKind.SERVER: RETRY,
-    ErrorKind.TIMEOUT: RETRY,
+    ErrorKind.NO_RESPONSE: RETRY,  # at most once (RETRIES_OF): another connection may reach a live server
+    ErrorKind.TIMEOUT: FALLBACK,  # the model had its whole first-token (or idle) time: asking again doubles it
     ErrorKind.CONNECT: FALLBACK,  # refused / unreachable: retrying at once rarely helps
     ErrorKind.AUTH: FALLBACK,
     ErrorKind.NOT_FOUND: FALLBACK,
@@ -32,16 +33,19 @@ ACTION: dict[ErrorKind, str] = {
     ErrorKind.BAD_REQUEST: GIVE_UP,
 }
 # Trouble that is the provider's as a whole: retrying it while a fallback waits only adds latency.
-PROVIDER_WIDE = {ErrorKind.OVERLOADED, ErrorKind.CONNECT, ErrorKind.TIMEOUT}
+PROVIDER_WIDE = {ErrorKind.OVERLOADED, ErrorKind.CONNECT, ErrorKind.TIMEOUT, ErrorKind.NO_RESPONSE}
 # How long a failing provider (or model, for rate limits) is skipped by later runs, in seconds.
 COOLDOWN: dict[ErrorKind, tuple[str, float]] = {
     ErrorKind.OVERLOADED: ("provider", 60.0),
     ErrorKind.SERVER: ("provider", 30.0),
     ErrorKind.CONNECT: ("provider", 60.0),
     ErrorKind.TIMEOUT: ("provider", 60.0),
+    ErrorKind.NO_RESPONSE: ("provider", 60.0),
     ErrorKind.RATE_LIMITED: ("model", 30.0),
 }
 MAX_RETRIES = 2  # per model, after the first try
+# Fewer for a silent provider: two headers timeouts (10 s each by default) and the back-off stay within 30 s.
+RETRIES_OF = {ErrorKind.NO_RESPONSE: 1}
 BACKOFF = 0.5  # seconds, doubled each retry
 MAX_WAIT = 20.0  # the longest Retry-After we honour when there is no fallback
 MAX_WAIT_WITH_FALLBACK = 1.0  # ... and when there is one to switch to instead
@@ -49,7 +53,7 @@ MAX_WAIT_WITH_FALLBACK = 1.0  # ... and when there is one to switch to instead
 
 def wait_before_retry(error: ProviderError, try_number: int, has_fallback: bool) -> float | None:
     """Seconds to wait before retrying the same model, or None to move on."""
-    if ACTION[error.kind] != RETRY or try_number >= MAX_RETRIES:
+    if ACTION[error.kind] != RETRY or try_number >= RETRIES_OF.get(error.kind, MAX_RETRIES):
         return None
     if has_fallback and error.kind in PROVIDER_WIDE:
         return None

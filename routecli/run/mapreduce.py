@@ -21,8 +21,6 @@ from routecli.routing.plan import Plan
 from routecli.run.attempts import Attempt, CallSettings, Outcome, Output
 from routecli.run.executor import Executor
 
-StagedAttempt = tuple[str, Attempt]
-
 
 class _Quiet:
     """Output for the hidden (map and intermediate) calls: no text on stdout. Their notices are shown at the end
@@ -79,38 +77,38 @@ class Progress:
 def run_map_reduce(
     plan: Plan,
     mr: MapReducePlan,
-    executor_for: Callable[[Output, Callable[[Attempt], None]], Executor],
+    executor_for: Callable[[Output, str], Executor],
     output: Output,
     final_call: Callable[[str], CallSettings],
-    attempts: list[StagedAttempt],
+    cancel: threading.Event,
     show_progress: bool,
+    recorded: Callable[[], list[Attempt]],
 ) -> Outcome:
+    """`executor_for(output, stage)` gives an Executor whose attempts the ledger records with that stage;
+    `cancel` stops the chunk calls (set here when Ctrl-C, SIGTERM or SIGHUP reaches the main thread);
+    `recorded()` is every attempt of the run so far, for what a cap that stops the run says was spent."""
     request = plan.request
     map_options = plan.options.but(max_tokens=mr.settings.partial_tokens)
     total = len(mr.chunks)
     progress = Progress(mr.calls, show_progress)
     hidden = _Quiet(output)  # one for the run: identical notices of many chunks are counted together
-
-    def record_as(stage: str) -> Callable[[Attempt], None]:
-        return lambda attempt: attempts.append((stage, attempt))  # list.append is atomic
-
     done: list[int] = []  # the calls finished, for the message when the cap stops the run
 
     def summarize_chunk(index: int) -> str:
         chunk = mr.chunks[index]
         prompt = map_prompt(request, chunk, index + 1, total)
         call = CallSettings(request.system, prompt, False, True, False, prompt_tokens=mr.chunk_tokens(chunk))
-        executor = executor_for(hidden, record_as(f"map {index + 1}/{total}"))
+        executor = executor_for(hidden, f"map {index + 1}/{total}")
         outcome = executor.run(mr.map_decision, map_options, call)
         done.append(index)
         progress.advance()
         return outcome.text
 
     try:
-        return _stages(plan, mr, executor_for, output, final_call, progress, hidden, summarize_chunk, record_as)
+        return _stages(plan, mr, executor_for, output, final_call, progress, hidden, summarize_chunk, cancel)
     except CapReached as stop:
         # Say what the run spent (every recorded attempt, in-flight chunks included) and what it left undone.
-        spent = sum((a.cost_usd or Decimal(0) for _, a in attempts), Decimal(0))
+        spent = sum((a.cost_usd or Decimal(0) for a in recorded()), Decimal(0))
         combining = sum(level.calls for level in mr.levels)
         left = f"{total - len(done)} chunk(s) and {combining} combining call(s)" if len(done) < total else (
             "combining the partial summaries")
@@ -120,13 +118,13 @@ def run_map_reduce(
 def _stages(
     plan: Plan,
     mr: MapReducePlan,
-    executor_for: Callable[[Output, Callable[[Attempt], None]], Executor],
+    executor_for: Callable[[Output, str], Executor],
     output: Output,
     final_call: Callable[[str], CallSettings],
     progress: Progress,
     hidden: _Quiet,
     summarize_chunk: Callable[[int], str],
-    record_as: Callable[[str], Callable[[Attempt], None]],
+    cancel: threading.Event,
 ) -> Outcome:
     request = plan.request
     map_options = plan.options.but(max_tokens=mr.settings.partial_tokens)
@@ -145,6 +143,10 @@ def _stages(
             except CapReached:
                 pool.shutdown(cancel_futures=True)  # the chunks not started stay undone; those in flight finish
                 raise
+            except BaseException:  # Ctrl-C and the like: the running chunk calls stop and record themselves
+                cancel.set()
+                pool.shutdown(cancel_futures=True)
+                raise
             finally:
                 hidden.flush()
         for number, level in enumerate(mr.levels, 1):
@@ -157,15 +159,14 @@ def _stages(
                 prompt = reduce_prompt(request, group, final=False)
                 tokens = mr.combine_tokens(len(group))
                 call = CallSettings(request.system, prompt, False, True, False, prompt_tokens=tokens)
-                executor = executor_for(hidden, record_as(f"reduce {number}.{group_index}/{len(groups)}"))
+                executor = executor_for(hidden, f"reduce {number}.{group_index}/{len(groups)}")
                 next_partials.append(executor.run(mr.map_decision, map_options, call).text)
                 progress.advance()
             partials = next_partials
     finally:
         progress.stop()
         hidden.flush()
-    executor = executor_for(output, record_as("reduce final"))
+    executor = executor_for(output, "reduce final")
     call = final_call(reduce_prompt(request, partials, final=True))
     call = replace(call, prompt_tokens=mr.combine_tokens(len(partials)))
     return executor.run(mr.reduce_decision, plan.options, call)
-

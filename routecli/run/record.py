@@ -11,11 +11,20 @@ from routecli.routing.plan import Plan
 from routecli.run.attempts import Attempt
 
 
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
 def rows_for(
-    plan: Plan, attempts: Sequence[tuple[str | None, Attempt]], command: str, log_prompt: bool
+    plan: Plan,
+    attempts: Sequence[tuple[str | None, Attempt]],
+    command: str,
+    log_prompt: bool,
+    request_id: str | None = None,
 ) -> list[Row]:
-    """One row per attempt; `attempts` pairs each with its stage (None for a single call)."""
-    request_id = uuid.uuid4().hex
+    """One row per attempt; `attempts` pairs each with its stage (None for a single call). The rows written
+    ahead and the settled ones of one request share `request_id`."""
+    request_id = request_id or new_request_id()
     decision = plan.decision
     prompt = plan.request.prompt() if log_prompt else None
     facts = decision_facts(plan)
@@ -54,6 +63,7 @@ def rows_for(
                 first_byte_s=attempt.first_byte_s,
                 overhead_s=attempt.overhead_s,
                 facts=facts,
+                attempt_id=attempt.attempt_id,
             )
         )
     return rows

@@ -5,13 +5,15 @@ stdout carries the reply and nothing else; the panel, notices and the usage line
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from routecli.errors import EXIT_INTERRUPTED, BudgetError, ProviderFailure, RouteError
+from routecli.errors import BudgetError, ProviderFailure, RouteError, Stopped, interrupt_exit_code
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
 from routecli.policy.types import Policy
@@ -21,6 +23,7 @@ from routecli.run.attempts import Attempt, CallSettings, Interrupted, Outcome, O
 from routecli.run.capguard import CapGuard
 from routecli.run.executor import Executor
 from routecli.run.failures import RateLimitPauses
+from routecli.run.journal import Journal
 from routecli.run.review import Review, Reviewing, Verdict, verdict_lines
 from routecli.ui.display import Display
 
@@ -39,12 +42,12 @@ class TerminalOutput:
     def emit(self, text: str) -> None:
         if not text:
             return
+        self.wrote = True  # before writing: a signal right after the write must still see it (it is flushed at exit)
         try:
             sys.stdout.write(text)
             sys.stdout.flush()
         except BrokenPipeError:
             raise OutputClosed from None
-        self.wrote = True
         self.ends_with_newline = text.endswith("\n")
 
     def notice(self, message: str) -> None:
@@ -94,7 +97,9 @@ def run_request(
     output = TerminalOutput(display)
     for line in notices:
         output.notice(line)
-    attempts: list[tuple[str | None, Attempt]] = list(prior)
+    journal = Journal(plan, paths, command, display.log_prompts, output.notice)  # every attempt, written ahead
+    for stage, attempt in prior:
+        journal.done(stage, attempt)
     if plan.truncation is not None:
         cut = plan.truncation
         output.notice(
@@ -106,8 +111,8 @@ def run_request(
     try:
         require_model(plan)
     except RouteError:
-        if attempts:  # a classifier call was made and paid for: it is recorded whatever happens next
-            _record(plan, paths, attempts, command, display, output, keep_going=True)
+        if prior:  # a classifier call was made and paid for: it is recorded whatever happens next
+            _record(journal, output, keep_going=True)
         raise
     wants_panel = display.panel and (
         display.verbose or (_stderr_is_terminal() and not display.quiet and not display.json)
@@ -118,50 +123,71 @@ def run_request(
     held_back = display.json or not display.stream or validate
 
     def call_for(prompt: str) -> CallSettings:
-        return CallSettings(request.system, prompt, not held_back, display.stream, validate, history=request.history)
+        return CallSettings(
+            request.system, prompt, not held_back, display.stream, validate,
+            history=request.history, user_max_tokens=options.max_tokens,
+        )
 
     review: Review | None = None
     escalation_failed: str | None = None
     pauses = RateLimitPauses()  # shared by parallel chunk calls: a 429 pauses all calls to that provider
+    cancel = threading.Event()  # set on Ctrl-C / SIGTERM / SIGHUP: stops the calls of the chunk threads too
     state = plan.state
     guard = CapGuard(run_cap(policy, options, state.spent_today, state.spent_month))  # the whole run, one cap
+    waiting = None  # the live "waiting for MODEL (12 s)" line: a terminal only, and not under a progress bar
+    if _stderr_is_terminal() and not display.quiet and plan.mapreduce is None:
+        from routecli.ui.waiting import WaitingLine
 
-    def executor_for(out: Output, on_attempt: Callable[[Attempt], None]) -> Executor:
+        waiting = WaitingLine()
+
+    def executor_with(out: Output, stage: str | None, on_attempt: Callable[[Attempt], None]) -> Executor:
         return Executor(
-            policy, environment, plan.prices, paths, out, on_attempt=on_attempt, pauses=pauses, guard=guard
+            policy, environment, plan.prices, paths, out, pauses=pauses, cancel=cancel, sleep=cancel.wait,
+            waiting=waiting, guard=guard, on_attempt=on_attempt,
+            on_start=lambda estimate: journal.ahead(stage, estimate),
         )
+
+    def executor_for(out: Output, stage: str | None) -> Executor:
+        return executor_with(out, stage, lambda attempt: journal.done(stage, attempt))
 
     started = time.monotonic()
     try:
-        if plan.mapreduce is not None:
-            from routecli.run.mapreduce import run_map_reduce
+        try:
+            if plan.mapreduce is not None:
+                from routecli.run.mapreduce import run_map_reduce
 
-            show = _stderr_is_terminal() and not display.quiet
-            final = run_map_reduce(plan, plan.mapreduce, executor_for, output, call_for, attempts, show)
-            outcome = Outcome(final.text, [a for _, a in attempts], final.final)
-        else:
-            executor = executor_for(output, lambda attempt: attempts.append((None, attempt)))
-            outcome = executor.run(decision, options, call_for(request.prompt()))
-            if plan.review is not None:
-                reviewed = _reviewed(plan, policy, environment, outcome, call_for, executor_for, attempts)
-                outcome, review, escalation_failed = reviewed
+                show = _stderr_is_terminal() and not display.quiet
+                final = run_map_reduce(
+                    plan, plan.mapreduce, executor_for, output, call_for, cancel, show, journal.attempts
+                )
+                outcome = Outcome(final.text, journal.attempts(), final.final)
+            else:
+                outcome = executor_for(output, None).run(decision, options, call_for(request.prompt()))
+                if plan.review is not None:
+                    reviewed = _reviewed(plan, policy, environment, outcome, call_for, executor_with, journal)
+                    outcome, review, escalation_failed = reviewed
+        except KeyboardInterrupt as stop:  # between calls (a retry's wait, the chunks' pool): as during one
+            cancel.set()
+            raise Interrupted(Outcome(""), stop=stop) from None
     except Interrupted as stop:
+        cancel.set()
+        _record(journal, output, keep_going=True)  # first: after SIGHUP, writing to the terminal may fail
+        partial = Outcome(stop.outcome.text, journal.attempts())
         if display.json:
-            partial = Outcome(stop.outcome.text, [a for _, a in attempts])
-            print_json(result_dict(plan, partial, command, error="interrupted"))
+            with contextlib.suppress(OSError):
+                print_json(result_dict(plan, partial, command, error="interrupted"))
         elif not stop.closed:
-            output.finish()
-            output.notice("interrupted; the partial reply above is kept")
-        _keep(keep, plan, Outcome(stop.outcome.text, [a for _, a in attempts]), output, interrupted=True)
-        _record(plan, paths, attempts, command, display, output, keep_going=True)
-        return EXIT_PIPE_CLOSED if stop.closed else EXIT_INTERRUPTED
+            _say_stopped(output, stop.stop)
+        with contextlib.suppress(OSError):
+            _keep(keep, plan, partial, output, interrupted=True)
+        return EXIT_PIPE_CLOSED if stop.closed else interrupt_exit_code(stop.stop or KeyboardInterrupt())
     except (ProviderFailure, BudgetError) as failure:
         # The one-line error and exit code come from cli.main; with --json the details go to stdout too.
         if display.json:
-            failed = Outcome(text="", attempts=[a for _, a in attempts])
+            failed = Outcome(text="", attempts=journal.attempts())
             print_json(result_dict(plan, failed, command, error=failure.message))
         output.finish()
-        _record(plan, paths, attempts, command, display, output, keep_going=True)
+        _record(journal, output, keep_going=True)
         raise
     code = 0
     elapsed = round(time.monotonic() - started, 4)
@@ -172,7 +198,7 @@ def run_request(
             else:
                 notice(line)
     if display.json:
-        side = [(stage, a) for stage, a in attempts if stage in AUX_STAGES]
+        side = [(stage, a) for stage, a in journal.finished if stage in AUX_STAGES]
         print_json(result_dict(plan, outcome, command, escalation_failed, review, side, elapsed_s=elapsed))
     else:
         if held_back:
@@ -186,15 +212,15 @@ def run_request(
             except OutputClosed:
                 code = EXIT_PIPE_CLOSED
         if (display.usage or display.verbose) and not code:
-            sys.stderr.write(usage_line(outcome, elapsed) + _side_cost(attempts) + "\n")
+            sys.stderr.write(usage_line(outcome, elapsed) + _side_cost(journal.finished) + "\n")
     _keep(keep, plan, outcome, output, interrupted=False)
-    _record(plan, paths, attempts, command, display, output, keep_going=escalation_failed is not None)
+    _record(journal, output, keep_going=escalation_failed is not None)  # settled after the reply: never delays it
     if escalation_failed is not None and not code:
         raise ProviderFailure(escalation_failed)  # the first reply is printed with its concerns; exit 7 says so
     return code
 
 
-def _side_cost(attempts: list[tuple[str | None, Attempt]]) -> str:
+def _side_cost(attempts: Sequence[tuple[str | None, Attempt]]) -> str:
     """The side calls' cost after the usage line (the reply's cost stays the reply's): " · + $0.0005 review (gpt)"."""
     from routecli.policy.prices import money
 
@@ -213,15 +239,15 @@ def _reviewed(
     environment: Environment,
     outcome: Outcome,
     call_for: Callable[[str], CallSettings],
-    executor_for: Callable[[Output, Callable[[Attempt], None]], Executor],
-    attempts: list[tuple[str | None, Attempt]],
+    executor_with: Callable[[Output, str | None, Callable[[Attempt], None]], Executor],
+    journal: Journal,
 ) -> tuple[Outcome, Review, str | None]:
     """Review the held-back reply; on concerns, escalate once when the policy says so. Returns the outcome
     to print, the review, and why an escalation failed (the first reply is then printed, and route exits 7)."""
     assert plan.review is not None and outcome.final is not None
     quiet = _Quiet()
-    reviewing = Reviewing(
-        plan, policy, environment, lambda on: executor_for(quiet, on), lambda stage, a: attempts.append((stage, a))
+    reviewing = Reviewing(  # the escalated answer is written ahead like any answer; the review is a side call
+        plan, policy, environment, lambda on: executor_with(quiet, "escalate", on), journal.done
     )
     review = reviewing.review(outcome.final.alias, outcome.text)
     settings = plan.review.settings
@@ -261,29 +287,29 @@ def _keep(
         output.notice(notice)
 
 
-def _record(
-    plan: Plan,
-    paths: Paths,
-    attempts: list[tuple[str | None, Attempt]],
-    command: str,
-    display: Display,
-    output: TerminalOutput,
-    keep_going: bool = False,
-) -> None:
-    """Write the attempts to the ledger, after the reply is out. A failure raises LedgerError (exit 8),
+def _say_stopped(output: TerminalOutput, stop: BaseException | None) -> None:
+    """One line on stderr; "kept" only when part of a reply was printed. After SIGHUP the terminal may be
+    gone: nothing written to it may stop the recording that follows."""
+    what = f"stopped by {stop.signal_name}" if isinstance(stop, Stopped) else "interrupted"
+    with contextlib.suppress(OSError, OutputClosed):
+        output.finish()
+        output.notice(f"{what}; the partial reply above is kept" if output.wrote else what)
+
+
+def _record(journal: Journal, output: TerminalOutput, keep_going: bool = False) -> None:
+    """Settle the attempts in the ledger, after the reply is out. A failure raises LedgerError (exit 8),
     or, when another error is already on its way out (`keep_going`), becomes a notice."""
     from routecli.errors import LedgerError
-    from routecli.ledger.record import record
-    from routecli.run.record import rows_for
 
     try:
-        notice = record(paths.ledger, rows_for(plan, attempts, command, display.log_prompts))
+        notice = journal.settle()
         if notice:
             output.notice(notice)
     except LedgerError as error:
         if not keep_going:
             raise
-        output.notice(f"error: {error.message}")
+        with contextlib.suppress(OSError):
+            output.notice(f"error: {error.message}")
 
 
 def result_dict(
@@ -322,6 +348,7 @@ def result_dict(
         },
         "cost_usd": None if cost is None else float(cost),
         "final_cost_usd": None if final is None or final.cost_usd is None else float(final.cost_usd),
+        "stop_reason": None if final is None else final.stop_reason,
         "totals": {
             "calls": len(attempts),
             "input_tokens": sum(a.input_tokens or 0 for a in attempts),

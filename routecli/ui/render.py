@@ -315,14 +315,15 @@ def usage_line(outcome: Any, elapsed_s: float | None = None) -> str:
     total = outcome.cost_usd
     cost = money(total, 6) if total is not None else "unpriced"
     took = f" · {_seconds(final.total_s)}" if final.total_s is not None else ""
+    stopped = f" · stopped at --max-tokens {final.max_tokens:,}" if final.stop_reason == "max_tokens" else ""
     attempts = outcome.attempts
     if len(attempts) <= 1:
-        return f"route: {final.alias} · {tokens} · {cost}{took}"
+        return f"route: {final.alias} · {tokens} · {cost}{took}{stopped}"
     final_cost = money(final.cost_usd, 6) if final.cost_usd is not None else "unpriced"
     all_tokens = _tokens(sum(a.input_tokens or 0 for a in attempts), sum(a.output_tokens or 0 for a in attempts))
     wall = f" · {_seconds(elapsed_s)}" if elapsed_s is not None else ""
     return (
-        f"route: {final.alias} (final call) · {tokens} · {final_cost}{took}; "
+        f"route: {final.alias} (final call) · {tokens} · {final_cost}{took}{stopped}; "
         f"all {len(attempts)} calls: {all_tokens} · {cost}{wall}"
     )
 

@@ -46,6 +46,11 @@ def costs_table(report: CostReport, no_color: bool = False) -> None:
     table.add_row(*(total[i] for i in kept), style="bold")
     out.print(table)
     _pending(out, report)
+    if report.unsettled.calls:
+        out.print(
+            f"{report.unsettled.calls} call(s) unsettled: written ahead and never settled (still running, or route "
+            f"was killed), counted at their estimated worst case, {_cost(report.unsettled)}."
+        )
     if report.total.unpriced:
         out.print(f"{report.total.unpriced} call(s) used a model with no known price: their cost is not in the totals.")
     savings = report.savings
