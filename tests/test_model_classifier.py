@@ -36,7 +36,7 @@ def test_consulted_below_the_threshold_then_cached(route, fake_provider, home, t
     question = json.dumps(asked[0].body["messages"])
     assert "moons of mars" in question and "one word" in question
     conn = sqlite3.connect(home / "data" / "ledger.sqlite3")
-    rows = conn.execute("SELECT stage, alias, status, cost_usd, input_tokens FROM attempts ORDER BY id").fetchall()
+    rows = conn.execute("SELECT stage, alias, status, cost_usd, input_tokens FROM attempts ORDER BY ts, id").fetchall()
     assert rows[0][:3] == ("classify", "gemini-flash", "ok") and rows[0][4] == 150 and float(rows[0][3]) > 0
     assert rows[1][0] is None  # then the answer, by a model of the task the classifier named
 

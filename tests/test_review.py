@@ -16,7 +16,7 @@ CONCERNS = json.dumps({"verdict": "concerns", "reasons": ["No confirmation befor
 
 def _rows(home):
     conn = sqlite3.connect(home / "data" / "ledger.sqlite3")
-    return conn.execute("SELECT stage, alias, status, cost_usd FROM attempts ORDER BY id").fetchall()
+    return conn.execute("SELECT stage, alias, status, cost_usd FROM attempts ORDER BY ts, id").fetchall()
 
 
 def _prompt(request) -> str:
