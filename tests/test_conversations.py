@@ -323,7 +323,9 @@ def test_a_follow_up_moves_when_its_model_is_no_longer_eligible_or_capable(route
     gone = route("explain", "-c", "ok, and again?", "--json", env=no_key).json()["conversation"]["continuity"]
     assert gone["move"] == "ineligible" and "no API key (set MISTRAL_API_KEY)" in gone["text"]
     route("ask", "write a python function that adds two numbers", "-m", "codestral", env=env)
-    other = route("explain", "-c", "ok, and again?", "--json", env=env).json()["conversation"]["continuity"]
+    # a short follow-up would keep the conversation's task (code); this one is plainly a chat question
+    chat = "thanks a lot! by the way, what is the capital of France?"
+    other = route("explain", "-c", chat, "--json", env=env).json()["conversation"]["continuity"]
     assert other["move"] == "not_a_candidate"  # codestral is no chat model
 
 
@@ -398,3 +400,17 @@ def test_parallel_runs_lose_no_exchange(home, fake_provider):
     conn = sqlite3.connect(home / "data" / "history.sqlite3")
     prompts = sorted(row[0] for row in conn.execute("SELECT prompt FROM exchanges"))
     assert prompts == [f"{GREETING} {n}" for n in range(5)]
+
+
+def test_a_short_follow_up_keeps_the_conversations_task(route, fake_provider):
+    """"now" alone reads as anything (the learned model once said safety); after a code question it is code."""
+    env = provider_env(fake_provider)
+    first = route("ask", "write a python function that parses ISO dates", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.json()["task"] == "code"
+    data = route("explain", "-c", "now", "--json", env=env).json()
+    assert data["task"] == "code", data["evidence"]
+    assert any("follow-up: keeps the conversation's task 'code'" in line for line in data["evidence"])
+    # a rule still wins: a destructive production action in a follow-up is safety
+    risky = route("explain", "-c", "now drop the users table in production", "--json", env=env).json()
+    assert risky["task"] == "safety"

@@ -72,7 +72,7 @@ def _plan(
     calls, map_reduce = command != "explain", command != "ask"
     planned = plan_request(
         request, policy, world, line.options, paths, allow_map_reduce=map_reduce, may_call=calls,
-        previous=conversation.previous_model, known_keys=world.environment.held_keys(policy),
+        follow=conversation.follow_up, known_keys=world.environment.held_keys(policy),
     )
     secret = notice_text(planned.plan.decision) if command != "explain" else None  # explain shows them in its report
     verbose = tuple(planned.notices) if line.display.verbose else ()

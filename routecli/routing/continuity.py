@@ -13,8 +13,38 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from routecli.policy.prices import money
+from routecli.policy.types import Policy
+from routecli.routing.classify import TaskChoice
 from routecli.routing.decide import Decision, Verdict
 from routecli.routing.exclusions import SIZE, Why
+
+# A follow-up this short ("and now in French", "shorter", "now") says little about its task on its own.
+FOLLOW_UP_WORDS = 6
+FOLLOW_UP_CONFIDENT = 0.5  # a longer follow-up keeps the conversation's task when the classifier is unsure
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What a continued conversation's last turn decided: its model (kept while it may) and its task."""
+
+    model: str | None
+    task: str | None
+
+
+def inherit_task(
+    choice: TaskChoice, follow: FollowUp | None, instruction: str, confidence: float | None, policy: Policy
+) -> TaskChoice:
+    """A short or unclear follow-up keeps the conversation's task. Only where the classifiers decided: a forced
+    task, a safety rule or the user's own rule still win (a "now drop the prod table" is caught by its rule)."""
+    if follow is None or follow.task is None or follow.task == choice.task or follow.task not in policy.tasks:
+        return choice
+    if choice.forced or not choice.model_decides:
+        return choice
+    short = len(instruction.split()) <= FOLLOW_UP_WORDS
+    if not short and confidence is not None and confidence >= FOLLOW_UP_CONFIDENT:
+        return choice
+    why = f"follow-up: keeps the conversation's task '{follow.task}' (on its own the prompt reads as {choice.task})"
+    return TaskChoice(follow.task, (why, *choice.evidence), choice.scores)
 
 
 class Move(str, Enum):  # noqa: UP042 - shown and serialised as its plain value

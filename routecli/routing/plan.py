@@ -18,7 +18,7 @@ from routecli.policy.types import Policy
 from routecli.routing.caps import attempt_worst, run_cap
 from routecli.routing.classify import classify, estimate_complexity, read_prompt
 from routecli.routing.consult import wanted
-from routecli.routing.continuity import Continuity, continue_on
+from routecli.routing.continuity import Continuity, FollowUp, continue_on, inherit_task
 from routecli.routing.decide import Decision, RoutingState, Verdict, decide, no_model_error
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
@@ -76,14 +76,15 @@ def make_plan(
     options: RequestOptions,
     allow_map_reduce: bool = True,
     answer: ModelAnswer | None = None,
-    previous: str | None = None,
+    follow: FollowUp | None = None,
     known_keys: Mapping[str, str] | None = None,
 ) -> Plan:
-    """`answer`: the model classifier's; `previous`: the model of a continued conversation's last turn (it stays
-    while it may); `known_keys`: environment variable -> the key route holds (found verbatim in a prompt, it is a
-    secret)."""
+    """`answer`: the model classifier's; `follow`: a continued conversation's last turn (its model stays while it
+    may; a short follow-up keeps its task); `known_keys`: environment variable -> the key route holds (found
+    verbatim in a prompt, it is a secret)."""
     options = options.but(secrets=scan(request, policy.privacy.local_only, known_keys))
-    decision, consult = _decide(request, policy, prices, state, options, answer)
+    decision, consult = _decide(request, policy, prices, state, options, answer, follow=follow)
+    previous = follow.model if follow else None
     decision, continuity = continue_on(decision, previous, pinned=options.pinned is not None)
     mapreduce = None
     if allow_map_reduce and decision.task == "summarize":
@@ -101,7 +102,7 @@ def make_plan(
         continuity=continuity,
     )
     if decision.chosen is None and mapreduce is None and options.truncate:
-        plan = _truncated(plan, policy, answer, previous)
+        plan = _truncated(plan, policy, answer, follow)
     if plan.mapreduce is None:
         from routecli.routing.review import plan_review
 
@@ -133,6 +134,7 @@ def _decide(
     answer: ModelAnswer | None,
     tokens: TokenCount | None = None,
     points: list[float] | None = None,
+    follow: FollowUp | None = None,
 ) -> tuple[Decision, Consult | None]:
     if tokens is None:
         parts = request.parts()
@@ -152,11 +154,13 @@ def _decide(
     if consult is not None and answer is not None and answer.task in policy.tasks:  # only when unsure
         consult = replace(consult, answer=answer)
         task_choice = classify(policy, request.instruction, head, tokens.value, options.task, reading, answer)
+    confidence = None if reading is None else reading.confidence
+    task_choice = inherit_task(task_choice, follow, request.instruction, confidence, policy)
     level = estimate_complexity(policy, request.instruction, head, tokens.value, options.complexity, reading)
     return decide(policy, prices, state, options, task_choice, level, tokens), consult
 
 
-def _truncated(plan: Plan, policy: Policy, answer: ModelAnswer | None, previous: str | None = None) -> Plan:
+def _truncated(plan: Plan, policy: Policy, answer: ModelAnswer | None, follow: FollowUp | None = None) -> Plan:
     """--truncate: keep the head of the attached input, as much as the largest usable window takes: the most
     tokens any model that only the input's size keeps out (its window, an escalation rule, the cap) could take,
     less what a continued conversation's earlier turns take of it."""
@@ -173,7 +177,8 @@ def _truncated(plan: Plan, policy: Policy, answer: ModelAnswer | None, previous:
     room -= int(history * per_byte)
     for _ in range(_TRUNCATE_TRIES):  # the cut is sized by an estimate: shrink it until a model takes it
         request = truncated(plan.request, max(int(room / per_byte), 1000))
-        decision, consult = _decide(request, policy, plan.prices, plan.state, plan.options, answer)
+        decision, consult = _decide(request, policy, plan.prices, plan.state, plan.options, answer, follow=follow)
+        previous = follow.model if follow else None
         decision, continuity = continue_on(decision, previous, pinned=plan.options.pinned is not None)
         if decision.chosen is not None:
             break

@@ -67,7 +67,7 @@ class Session:
         world = read_world(self.policy, self.paths, repair=True)
         options = self.options.but(pinned=self.pinned)
         plan = make_plan(request, self.policy, world.prices, world.state, options, allow_map_reduce=False,
-                         previous=self.conversation.previous_model,
+                         follow=self.conversation.follow_up,
                          known_keys=world.environment.held_keys(self.policy))
         notices = world.notices
         if plan.continuity is not None and not plan.continuity.stays and self.pinned is None:

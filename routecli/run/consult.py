@@ -14,6 +14,7 @@ from routecli.paths import Paths, write_private
 from routecli.policy.types import Policy
 from routecli.routing import plan as planning  # one lookup at call time: tests plant bugs in make_plan
 from routecli.routing.consult import ANSWER_TOKENS, ModelAnswer, cache_key, classifier_text, question, read_answer
+from routecli.routing.continuity import FollowUp
 from routecli.routing.inputs import Request
 from routecli.routing.options import RequestOptions
 from routecli.routing.plan import Plan
@@ -40,16 +41,16 @@ def plan_request(
     paths: Paths,
     allow_map_reduce: bool,
     may_call: bool,
-    previous: str | None = None,
+    follow: FollowUp | None = None,
     known_keys: Mapping[str, str] | None = None,
 ) -> Planned:
     """make_plan, with the model classifier's cached answer; `may_call`: ask it when the plan wants it;
-    `previous`: the model of a continued conversation's last turn."""
+    `follow`: a continued conversation's last turn."""
     settings = policy.classify_model
     if settings is None:
         return Planned(
             planning.make_plan(
-                request, policy, world.prices, world.state, options, allow_map_reduce, None, previous, known_keys
+                request, policy, world.prices, world.state, options, allow_map_reduce, None, follow, known_keys
             )
         )
     text = classifier_text(request)
@@ -58,7 +59,7 @@ def plan_request(
     cached = answers.get(key)
     answer = ModelAnswer(cached, settings.model, cached=True) if isinstance(cached, str) else None
     plan = planning.make_plan(
-        request, policy, world.prices, world.state, options, allow_map_reduce, answer, previous, known_keys
+        request, policy, world.prices, world.state, options, allow_map_reduce, answer, follow, known_keys
     )
     if not may_call or plan.consult is None or plan.consult.answer is not None:
         return Planned(plan)
@@ -90,7 +91,7 @@ def plan_request(
     _write(paths.classifier_answers, answers)
     fresh = ModelAnswer(task, settings.model, cached=False)
     planned.plan = planning.make_plan(
-        request, policy, world.prices, world.state, options, allow_map_reduce, fresh, previous, known_keys
+        request, policy, world.prices, world.state, options, allow_map_reduce, fresh, follow, known_keys
     )
     return planned
 

@@ -15,6 +15,7 @@ from routecli.history.keep import keep, open_to_read
 from routecli.history.store import Attached, Exchange, Status
 from routecli.history.switch import logging_on
 from routecli.paths import Paths
+from routecli.routing.continuity import FollowUp
 from routecli.routing.plan import Plan
 from routecli.run.attempts import Attempt, Outcome
 from routecli.turns import Turn
@@ -27,9 +28,17 @@ class Conversation:
     cid: str
     turns: tuple[Turn, ...] = ()
     previous_model: str | None = None
+    previous_task: str | None = None
     system: str | None = None  # a follow-up without -s keeps the conversation's system prompt
     exchanges: int = 0
     notices: tuple[str, ...] = field(default=())
+
+    @property
+    def follow_up(self) -> FollowUp | None:
+        """What the next turn continues from; None for a new conversation."""
+        if not self.exchanges:
+            return None
+        return FollowUp(self.previous_model, self.previous_task)
 
     @classmethod
     def new(cls) -> Conversation:
@@ -38,6 +47,7 @@ class Conversation:
     def add(self, exchange: Exchange) -> None:
         self.turns = (*self.turns, *exchange.turns())
         self.previous_model = exchange.alias or self.previous_model
+        self.previous_task = exchange.task or self.previous_task
         self.system = exchange.system if exchange.system is not None else self.system
         self.exchanges += 1
 
