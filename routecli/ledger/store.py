@@ -378,7 +378,7 @@ class Ledger:
         for key in keys:
             if key not in KEYS:
                 raise ValueError(key)
-        if self.schema_version() < ROLLUP_VERSION:
+        if not self._has_rollup():
             return self._raw_sums(keys, since, until)
         result: dict[tuple[Any, ...], Sums] = {}
         whole: list[str] = []
@@ -390,12 +390,24 @@ class Ledger:
             else:  # cut by the range: its own attempts, found through the ts index within the day
                 _merge(result, self._raw_sums(keys, max(since or low, low), until, (day, high)))
         if whole:
-            columns = [f"NULLIF({k}, '')" if k in ("task", "profile") else k for k in keys]
+            columns = [f"NULLIF({k}, '')" if k in self.ROLLUP_EMPTY_AS_NULL else k for k in keys]
             select = ", ".join([*columns, _ROLLUP_SUMS])
             group = f" GROUP BY {', '.join(columns)}" if keys else ""
-            sql = f"SELECT {select} FROM rollup WHERE day IN (SELECT value FROM json_each(?)){group}"
-            _merge(result, _keyed(self.query(sql, (json.dumps(whole),)), len(keys)))
+            in_days, param = self._days_clause(whole)
+            sql = f"SELECT {select} FROM rollup WHERE {in_days}{group}"
+            _merge(result, _keyed(self.query(sql, (param,)), len(keys)))
         return result
+
+    # --- what differs between SQL dialects (PgLedger overrides these) -----------------------------------
+
+    ROLLUP_EMPTY_AS_NULL = ("task", "profile")  # rollup key columns that store NULL as ''
+    RAW_SUMS = RAW_SUMS
+
+    def _has_rollup(self) -> bool:
+        return self.schema_version() >= ROLLUP_VERSION  # an older ledger opened read-only has none
+
+    def _days_clause(self, days: list[str]) -> tuple[str, Any]:
+        return "day IN (SELECT value FROM json_each(?))", json.dumps(days)
 
     def _raw_sums(
         self, keys: Sequence[str], since: float | None, until: float | None, day: tuple[str, float] | None = None
@@ -409,7 +421,7 @@ class Ledger:
                 params.append(value)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         group = f" GROUP BY {', '.join(keys)}" if keys else ""
-        rows = self.query(f"SELECT {', '.join([*keys, RAW_SUMS])} FROM attempts{where}{group}", params)
+        rows = self.query(f"SELECT {', '.join([*keys, self.RAW_SUMS])} FROM attempts{where}{group}", params)
         return _keyed([row for row in rows if row[len(keys)]], len(keys))  # no attempts: no row
 
 

@@ -1,0 +1,88 @@
+"""The ledger's tables in PostgreSQL: the same attempts and rollup as SQLite's (ledger/store.py), in
+PostgreSQL's SQL, versioned in a one-row `route_schema` table.
+
+`PG_MIGRATIONS[n]` takes a database from version n to n + 1, like store._MIGRATIONS for SQLite. Version 1 is
+the whole of SQLite's schema at the time PostgreSQL support arrived, plus who made each call (user_name, host,
+tag); a column added to SQLite later gets its own entry here too (tests/test_postgres.py checks that every
+column SQLite writes exists here).
+"""
+
+from __future__ import annotations
+
+_ATTEMPTS = """
+CREATE TABLE attempts (
+    id BIGSERIAL PRIMARY KEY,
+    ts DOUBLE PRECISION NOT NULL, day TEXT NOT NULL, request_id TEXT NOT NULL, command TEXT NOT NULL,
+    task TEXT, profile TEXT, alias TEXT NOT NULL, provider TEXT NOT NULL, model_id TEXT NOT NULL,
+    reported_model_id TEXT, chain_position INTEGER NOT NULL, try_number INTEGER NOT NULL, status TEXT NOT NULL,
+    error_kind TEXT, error TEXT, input_tokens BIGINT, output_tokens BIGINT, cached_input_tokens BIGINT,
+    cache_write_tokens BIGINT, reasoning_tokens BIGINT, usage_estimated INTEGER NOT NULL DEFAULT 0,
+    cost_usd TEXT, cost_nano BIGINT, price_source TEXT, first_token_s DOUBLE PRECISION,
+    total_s DOUBLE PRECISION, reason TEXT, prompt TEXT, stage TEXT, first_byte_s DOUBLE PRECISION,
+    overhead_s DOUBLE PRECISION,
+    user_name TEXT, host TEXT, tag TEXT
+)"""
+
+# One attempt is one (request, position in the chain, try, stage, start time): a pending file sent twice, or a
+# personal ledger imported twice, adds nothing the second time.
+_ONCE = (
+    "CREATE UNIQUE INDEX attempts_once ON attempts (request_id, chain_position, try_number, COALESCE(stage, ''), ts)"
+)
+
+# Running totals per day and report key; NULL keys are stored as '' so that the UNIQUE key holds.
+ROLLUP_KEYS = ("day", "alias", "provider", "task", "profile", "status", "command", "user_name", "host", "tag")
+_NULLABLE_KEYS = ("task", "profile", "user_name", "host", "tag")
+
+
+def _key_value(key: str) -> str:
+    return f"COALESCE(NEW.{key}, '')" if key in _NULLABLE_KEYS else f"NEW.{key}"
+
+
+_ROLLUP = f"""
+CREATE TABLE rollup (
+    {", ".join(f"{key} TEXT NOT NULL" for key in ROLLUP_KEYS)},
+    calls BIGINT NOT NULL, failed BIGINT NOT NULL, requests BIGINT NOT NULL,
+    input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL, cached_input_tokens BIGINT NOT NULL,
+    cost_nano BIGINT NOT NULL, unpriced BIGINT NOT NULL, min_ts DOUBLE PRECISION NOT NULL,
+    max_ts DOUBLE PRECISION NOT NULL,
+    UNIQUE ({", ".join(ROLLUP_KEYS)})
+)"""
+
+_ROLLUP_TRIGGER = f"""
+CREATE FUNCTION attempts_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO rollup VALUES ({", ".join(_key_value(key) for key in ROLLUP_KEYS)},
+        1, (NEW.status <> 'ok')::int, (NEW.chain_position = 0 AND NEW.try_number = 0)::int,
+        COALESCE(NEW.input_tokens, 0), COALESCE(NEW.output_tokens, 0), COALESCE(NEW.cached_input_tokens, 0),
+        COALESCE(NEW.cost_nano, 0), (NEW.cost_nano IS NULL)::int, NEW.ts, NEW.ts)
+    ON CONFLICT ({", ".join(ROLLUP_KEYS)}) DO UPDATE SET
+        calls = rollup.calls + 1, failed = rollup.failed + EXCLUDED.failed,
+        requests = rollup.requests + EXCLUDED.requests,
+        input_tokens = rollup.input_tokens + EXCLUDED.input_tokens,
+        output_tokens = rollup.output_tokens + EXCLUDED.output_tokens,
+        cached_input_tokens = rollup.cached_input_tokens + EXCLUDED.cached_input_tokens,
+        cost_nano = rollup.cost_nano + EXCLUDED.cost_nano, unpriced = rollup.unpriced + EXCLUDED.unpriced,
+        min_ts = LEAST(rollup.min_ts, EXCLUDED.min_ts), max_ts = GREATEST(rollup.max_ts, EXCLUDED.max_ts);
+    RETURN NULL;
+END $$"""
+
+PG_MIGRATIONS: list[list[str]] = [
+    # 0 -> 1: attempts, the rollup and its trigger (SQLite's schema version 4, plus attribution).
+    [
+        _ATTEMPTS,
+        "CREATE INDEX attempts_ts ON attempts (ts)",
+        _ONCE,
+        _ROLLUP,
+        "CREATE INDEX rollup_day ON rollup (day)",
+        _ROLLUP_TRIGGER,
+        "CREATE TRIGGER attempts_rollup AFTER INSERT ON attempts FOR EACH ROW EXECUTE FUNCTION attempts_rollup()",
+    ],
+]
+PG_SCHEMA_VERSION = len(PG_MIGRATIONS)
+
+# SQLite sums booleans; PostgreSQL needs them cast. Same sums, in Totals' order, as store.RAW_SUMS.
+PG_RAW_SUMS = (
+    "COUNT(*), SUM((status <> 'ok')::int), SUM((chain_position = 0 AND try_number = 0)::int), "
+    "COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cached_input_tokens), 0), "
+    "COALESCE(SUM(cost_nano), 0), SUM((cost_nano IS NULL)::int)"
+)

@@ -1,0 +1,171 @@
+"""The cost ledger in PostgreSQL, shared by a team: the same rows, rollup and reports as the SQLite ledger.
+
+`PgLedger` is a `Ledger` whose connection is PostgreSQL's (psycopg 3, the optional extra `routecli[postgres]`):
+it inherits the report logic (aggregate over the rollup and the days a range cuts) and overrides only what the
+dialects do differently: opening and migrating, writing, placeholders, boolean sums and the list of days.
+
+- The password comes from the URL in the environment, PGPASSWORD or ~/.pgpass (libpq reads those); a URL is
+  only ever shown masked (`masked_url`).
+- Connecting gives up after CONNECT_TIMEOUT_S, so an unreachable database costs seconds, not a hung call: the
+  caller then keeps the rows pending (ledger/record.py), as for an unwritable SQLite ledger.
+- An attempt is stored once: the unique index on (request, chain position, try, stage, start time) makes a
+  re-sent pending file or a re-imported personal ledger add nothing (ON CONFLICT DO NOTHING).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from routecli.errors import LedgerError
+from routecli.ledger.pg_schema import PG_MIGRATIONS, PG_RAW_SUMS, PG_SCHEMA_VERSION
+from routecli.ledger.store import COLUMNS, Ledger
+
+CONNECT_TIMEOUT_S = 3
+INSTALL_HINT = "the PostgreSQL ledger needs psycopg: pip install 'routecli[postgres]'"
+# Every process migrating at once takes this lock first; one migrates, the others then see the new version.
+_MIGRATION_LOCK = 0x726F757465  # "route"
+
+
+def is_postgres_url(text: str) -> bool:
+    return text.startswith(("postgresql://", "postgres://"))
+
+
+def masked_url(url: str) -> str:
+    """The URL with any password replaced by ***, for messages, `route paths` and `route doctor`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    netloc = f"{parts.username or ''}:***@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _placeholders(sql: str) -> str:
+    """The reports' SQLite-style `?` placeholders as psycopg's `%s` (a literal % doubled first)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PgLedger(Ledger):
+    """An open PostgreSQL ledger. `local` is the SQLite-ledger path this machine would use: the pending rows
+    that could not reach the database wait beside it (record.pending_path), so they are found and sent later."""
+
+    ROLLUP_EMPTY_AS_NULL = ("task", "profile", "user_name", "host", "tag")
+    RAW_SUMS = PG_RAW_SUMS
+
+    def __init__(self, url: str, local: Path, readonly: bool = False) -> None:
+        self.url = url
+        super().__init__(local, readonly)
+
+    def __repr__(self) -> str:
+        return f"PgLedger({masked_url(self.url)})"
+
+    # --- opening and migrating ---------------------------------------------------------------------
+
+    def _open(self) -> Any:
+        try:
+            import psycopg
+        except ImportError:
+            raise LedgerError(INSTALL_HINT) from None
+        try:
+            conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
+        except psycopg.Error as error:
+            raise LedgerError(
+                f"cannot reach the ledger database {masked_url(self.url)}: {_first_line(error)}"
+            ) from None
+        try:
+            if not self.readonly:
+                self._migrate(conn)
+            else:
+                self._check_pg_version(self._version(conn))
+        except psycopg.Error as error:
+            conn.close()
+            raise LedgerError(f"cannot open the ledger database {masked_url(self.url)}: {_first_line(error)}") from None
+        return conn
+
+    @staticmethod
+    def _version(conn: Any) -> int:
+        found = conn.execute("SELECT to_regclass('route_schema')").fetchone()[0]
+        if found is None:
+            return 0
+        row = conn.execute("SELECT version FROM route_schema").fetchone()
+        return int(row[0]) if row else 0
+
+    def _check_pg_version(self, version: int) -> int:
+        if version > PG_SCHEMA_VERSION:
+            raise LedgerError(
+                f"the ledger database {masked_url(self.url)} has schema version {version}, newer than this route "
+                f"({PG_SCHEMA_VERSION}); upgrade route"
+            )
+        return version
+
+    def _migrate(self, conn: Any) -> None:  # type: ignore[override]
+        if self._check_pg_version(self._version(conn)) == PG_SCHEMA_VERSION:
+            return  # the usual case: one query, no lock
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS route_schema (version INTEGER NOT NULL)")
+            version = self._version(conn)
+            if version == 0 and conn.execute("SELECT count(*) FROM route_schema").fetchone()[0] == 0:
+                conn.execute("INSERT INTO route_schema VALUES (0)")
+            while version < PG_SCHEMA_VERSION:
+                for statement in PG_MIGRATIONS[version]:
+                    conn.execute(statement)
+                version += 1
+                conn.execute("UPDATE route_schema SET version = %s", (version,))
+
+    def schema_version(self) -> int:
+        return self._version(self.conn)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # closing a broken connection must not hide what broke it
+            self.conn.close()
+
+    # --- writing and reading -----------------------------------------------------------------------
+
+    def write_values(self, values: Sequence[tuple[Any, ...]]) -> None:
+        if not values:
+            return
+        import psycopg
+
+        sql = (
+            f"INSERT INTO attempts ({', '.join(COLUMNS)}) VALUES ({', '.join('%s' for _ in COLUMNS)}) "
+            "ON CONFLICT DO NOTHING"
+        )
+        try:
+            with self.conn.transaction(), self.conn.cursor() as cursor:  # all of a request's attempts or none
+                cursor.executemany(sql, [_fit(row) for row in values])
+        except psycopg.Error as error:
+            raise LedgerError(
+                f"cannot write to the ledger database {masked_url(self.url)}: {_first_line(error)}"
+            ) from None
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        try:
+            return self.conn.execute(_placeholders(sql), tuple(params)).fetchall()
+        except psycopg.Error as error:
+            raise LedgerError(f"cannot read the ledger database {masked_url(self.url)}: {_first_line(error)}") from None
+
+    def _has_rollup(self) -> bool:
+        return True  # every PostgreSQL schema version has it
+
+    def _days_clause(self, days: list[str]) -> tuple[str, Any]:
+        return "day = ANY(?)", days
+
+
+def _fit(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row as SQLite takes it, for PostgreSQL: its text cannot hold NUL characters."""
+    return tuple(value.replace("\x00", "\ufffd") if isinstance(value, str) else value for value in row)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return re.sub(r"\s+", " ", text[0]) if text else type(error).__name__
