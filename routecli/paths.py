@@ -17,6 +17,7 @@ class Paths:
     data_dir: Path  # the cost ledger
     state_dir: Path  # cooldowns
     cache_dir: Path  # resolved prices
+    ledger_url: str | None = None  # ROUTE_LEDGER_URL: a PostgreSQL ledger shared by a team, instead of the file
 
     @property
     def user_policy(self) -> Path:
@@ -25,6 +26,11 @@ class Paths:
     @property
     def ledger(self) -> Path:
         return self.data_dir / "ledger.sqlite3"
+
+    @property
+    def shared_ledger_stand_in(self) -> Path:
+        """With a shared ledger, rows that could not reach the database wait beside this name (never a file)."""
+        return self.data_dir / "shared-ledger"
 
     @property
     def cooldowns(self) -> Path:
@@ -37,9 +43,10 @@ class Paths:
 
 def get_paths() -> Paths:
     home = os.environ.get("ROUTE_HOME")
+    url = os.environ.get("ROUTE_LEDGER_URL", "").strip() or None
     if home:
         base = Path(home).expanduser()
-        return Paths(base / "config", base / "data", base / "state", base / "cache")
+        return Paths(base / "config", base / "data", base / "state", base / "cache", url)
     import platformdirs  # imported here: only commands that touch files pay for it
 
     dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
@@ -48,6 +55,7 @@ def get_paths() -> Paths:
         Path(dirs.user_data_dir),
         Path(dirs.user_state_dir),
         Path(dirs.user_cache_dir),
+        url,
     )
 
 

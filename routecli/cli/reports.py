@@ -74,8 +74,10 @@ def costs(
         loaded_policy, paths = load(policy)
         loaded_policy.model(vs)  # unknown alias: a usage error
         baseline = (vs, resolve_prices(loaded_policy, paths.price_cache).get(vs))
+    from routecli.ledger.target import ledger_target
+
     report = cost_report(
-        paths.ledger,
+        ledger_target(paths),
         groups,
         parse_when(since) if since else None,
         parse_when(until, end=True) if until else None,
@@ -97,10 +99,11 @@ def stats(
 ) -> None:
     """Reliability and speed per model and provider: success, fallbacks, latency p50/p95, and advice."""
     from routecli.ledger.reports import parse_when, stats_report
+    from routecli.ledger.target import ledger_target
     from routecli.ui.render import print_json
     from routecli.ui.report_view import stats_table
 
-    report = stats_report(get_paths().ledger, parse_when(since))
+    report = stats_report(ledger_target(get_paths()), parse_when(since))
     if json_out:
         print_json(report.as_dict())
     else:
@@ -111,18 +114,24 @@ def stats(
 def paths(policy: PolicyOpt = None, json_out: JsonOpt = False) -> None:
     """Where route keeps its policy, ledger, cooldowns and caches (ROUTE_HOME moves them all)."""
     from routecli.ledger.record import pending_path
+    from routecli.ledger.target import ledger_target
     from routecli.policy.load import default_policy_path, user_policy_path
     from routecli.ui.render import print_json
     from routecli.ui.report_view import paths_report
 
     where = get_paths()
     user = user_policy_path(policy, where.config_dir)
-    ledger = where.ledger
+    target = ledger_target(where)
+    ledger = target.path
+    if target.shared:
+        shown = f"{target.describe()} (shared, PostgreSQL)"
+    else:
+        shown = str(ledger) + (f" ({ledger.stat().st_size:,} bytes)" if ledger.exists() else " (not created yet)")
     info = {
         "default_policy": str(default_policy_path()),
         "user_policy": str(user) if user else f"(none; would be read from {where.user_policy})",
         "config_dir": str(where.config_dir),
-        "ledger": str(ledger) + (f" ({ledger.stat().st_size:,} bytes)" if ledger.exists() else " (not created yet)"),
+        "ledger": shown,
         "ledger_pending": str(pending_path(ledger)) + ("" if pending_path(ledger).exists() else " (none)"),
         "cooldowns": str(where.cooldowns),
         "cache_dir": str(where.cache_dir),

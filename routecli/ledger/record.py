@@ -15,6 +15,7 @@ from pathlib import Path
 
 from routecli.errors import DamagedLedgerError, LedgerError
 from routecli.ledger.store import COLUMNS, Ledger, Row
+from routecli.ledger.target import LedgerTarget
 from routecli.paths import append_private
 
 
@@ -61,22 +62,25 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def record(path: Path, rows: Sequence[Row]) -> str | None:
+def record(target: LedgerTarget, rows: Sequence[Row]) -> str | None:
     """Write rows, first importing any left pending by an earlier run. On failure keep them pending.
-    A damaged ledger is set aside and rebuilt from its readable rows; the notice saying so is returned."""
+    A damaged ledger is set aside and rebuilt from its readable rows; the notice saying so is returned.
+    A shared ledger that cannot be reached never fails the call: the rows wait, and a notice says where."""
     if not rows:
         return None
     notice = None
     try:
         try:
-            _write(path, rows)
+            _write(target, rows)
         except DamagedLedgerError as error:
             from routecli.ledger.salvage import repair
 
-            notice = repair(path, _reason(error))
-            _write(path, rows)
+            notice = repair(target.path, _reason(error))
+            _write(target, rows)
     except LedgerError as error:
-        kept = _keep_pending(path, rows)
+        kept = _keep_pending(target.path, rows)
+        if kept is not None and target.shared:
+            return f"{error.message}; this call waits in {kept} and is sent on the next run that reaches it"
         if kept is not None:
             raise LedgerError(
                 f"{error.message} (this call is kept in {kept} until the ledger can be written)"
@@ -85,8 +89,8 @@ def record(path: Path, rows: Sequence[Row]) -> str | None:
     return notice
 
 
-def _write(path: Path, rows: Sequence[Row]) -> None:
-    with Ledger(path) as ledger:
+def _write(target: LedgerTarget, rows: Sequence[Row]) -> None:
+    with target.open() as ledger:
         _import_pending(ledger)
         ledger.write(rows)
 
@@ -146,10 +150,16 @@ def month_start(now: float | None = None) -> float:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-def spent(path: Path, now: float | None = None, repair: bool = False) -> tuple[Decimal, Decimal, str | None]:
+def spent(target: LedgerTarget, now: float | None = None, repair: bool = False) -> tuple[Decimal, Decimal, str | None]:
     """(today, this month) in USD from the ledger, zero when there is no ledger yet, and a notice when the
     ledger is damaged: with `repair` (a command that records) it is set aside and rebuilt from its readable
-    rows; without (`route explain`) those rows are read into memory and nothing is written."""
+    rows; without (`route explain`) those rows are read into memory and nothing is written. A shared ledger
+    that cannot be reached gives what this machine last read from it, with a notice saying so."""
+    if target.shared:
+        from routecli.ledger import last_known
+
+        return last_known.spent(target, (day_start(now), month_start(now)))
+    path = target.path
     if not path.exists():
         return Decimal(0), Decimal(0), None
     starts = (day_start(now), month_start(now))

@@ -254,6 +254,37 @@ def ledger_report(path: Path) -> dict[str, Any]:
     return report
 
 
+def shared_ledger_report(paths: Paths) -> dict[str, Any]:
+    """The team's PostgreSQL ledger: its URL (password masked), whether it answers, its rows; pending rows here."""
+    from routecli.ledger.pg_schema import PG_SCHEMA_VERSION
+    from routecli.ledger.record import pending_rows
+    from routecli.ledger.target import ledger_target
+
+    target = ledger_target(paths)
+    report: dict[str, Any] = {
+        "path": target.describe(),
+        "shared": True,
+        "exists": False,
+        "schema_version": None,
+        "supported_schema_version": PG_SCHEMA_VERSION,
+        "rows": None,
+        "writable": None,
+        "error": None,
+    }
+    try:
+        with target.open(readonly=True) as ledger:
+            report["exists"] = True
+            report["schema_version"] = ledger.schema_version()
+            if report["schema_version"]:
+                report["rows"] = ledger.query("SELECT COUNT(*) FROM attempts")[0][0]
+    except LedgerError as exc:
+        report["error"] = exc.message
+    pending = [{"path": str(path), "rows": rows} for path, rows in pending_rows(target.path)]
+    report["pending"] = pending
+    report["pending_rows"] = sum(p["rows"] for p in pending)
+    return report
+
+
 def cooldown_rows(path: Path) -> list[dict[str, Any]]:
     now = time.time()
     return [
@@ -275,7 +306,7 @@ def diagnose(explicit: str | None, paths: Paths, ping: bool) -> dict[str, Any]:
     rows = provider_rows(policy) if policy else []
     if ping and policy:
         ping_all(policy, rows)
-    ledger = ledger_report(paths.ledger)
+    ledger = shared_ledger_report(paths) if paths.ledger_url else ledger_report(paths.ledger)
     problems = []
     code = EXIT_OK
     if not policy_report["ok"]:

@@ -167,10 +167,11 @@ def _record(
     or, when another error is already on its way out (`keep_going`), becomes a notice."""
     from routecli.errors import LedgerError
     from routecli.ledger.record import record
+    from routecli.ledger.target import ledger_target
     from routecli.run.record import rows_for
 
     try:
-        notice = record(paths.ledger, rows_for(plan, attempts, command, display.log_prompts))
+        notice = record(ledger_target(paths), rows_for(plan, attempts, command, display.log_prompts))
         if notice:
             output.notice(notice)
     except LedgerError as error:

@@ -42,8 +42,11 @@ def read_world(policy: Policy, paths: Paths, repair: bool = False) -> World:
 
 def _spent(policy: Policy, paths: Paths, repair: bool) -> tuple[Decimal, Decimal, str | None]:
     """Today's and this month's spend, read from the ledger only when a budget needs them."""
-    if (policy.budgets.per_day is None and policy.budgets.per_month is None) or not paths.ledger.exists():
+    from routecli.ledger.target import ledger_target
+
+    target = ledger_target(paths)
+    if (policy.budgets.per_day is None and policy.budgets.per_month is None) or not target.exists():
         return Decimal(0), Decimal(0), None
     from routecli.ledger.record import spent
 
-    return spent(paths.ledger, repair=repair)
+    return spent(target, repair=repair)
