@@ -82,7 +82,9 @@ def test_an_older_ledger_is_migrated_with_its_rows_rolled_up(tmp_path: Path):
     conn = sqlite3.connect(path)
     conn.executescript(
         "DROP TRIGGER attempts_rollup; DROP TABLE rollup; ALTER TABLE attempts DROP COLUMN first_byte_s; "
-        "ALTER TABLE attempts DROP COLUMN overhead_s; PRAGMA user_version = 2;"  # undo versions 3 and 4
+        "ALTER TABLE attempts DROP COLUMN overhead_s; ALTER TABLE attempts DROP COLUMN user_name; "
+        "ALTER TABLE attempts DROP COLUMN host; ALTER TABLE attempts DROP COLUMN tag; "
+        "PRAGMA user_version = 2;"  # undo versions 3 and later
     )
     conn.close()
 

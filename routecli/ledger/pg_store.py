@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from routecli.errors import LedgerError
-from routecli.ledger.pg_schema import PG_MIGRATIONS, PG_RAW_SUMS, PG_SCHEMA_VERSION
+from routecli.ledger.pg_schema import PG_MIGRATIONS, PG_RAW_SUMS, PG_SCHEMA_VERSION, ROLLUP_KEYS
 from routecli.ledger.store import COLUMNS, Ledger
 
 CONNECT_TIMEOUT_S = 3
@@ -56,6 +56,7 @@ class PgLedger(Ledger):
     """An open PostgreSQL ledger. `local` is the SQLite-ledger path this machine would use: the pending rows
     that could not reach the database wait beside it (record.pending_path), so they are found and sent later."""
 
+    ROLLUP_KEYS = ROLLUP_KEYS
     ROLLUP_EMPTY_AS_NULL = ("task", "profile", "user_name", "host", "tag")
     RAW_SUMS = PG_RAW_SUMS
 

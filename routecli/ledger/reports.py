@@ -30,6 +30,9 @@ GROUPS = {
     "profile": "profile",
     "status": "status",
     "command": "command",
+    "user": "user_name",
+    "host": "host",
+    "tag": "tag",
 }
 
 _RELATIVE = re.compile(r"^(\d+)\s*(h|d|w|m)$")

@@ -109,11 +109,13 @@ _MIGRATIONS: list[list[str]] = [
     # 3 -> 4: the provider's time apart from route's: first_token_s and total_s count from the request
     # going out; first_byte_s is request -> response headers; overhead_s is route's own time in the attempt.
     ["ALTER TABLE attempts ADD COLUMN first_byte_s REAL", "ALTER TABLE attempts ADD COLUMN overhead_s REAL"],
+    # (attribution, issue 14) who made the call: for `route costs --by user|host|tag` on a shared ledger.
+    [f"ALTER TABLE attempts ADD COLUMN {name} TEXT" for name in ("user_name", "host", "tag")],
 ]
 ROLLUP_VERSION = 3  # from this schema version on, the rollup table exists
 
 # The report keys (`route costs --by`), and the sums every report row carries, in Totals' order.
-KEYS = ("day", "alias", "provider", "task", "profile", "status", "command")
+KEYS = ("day", "alias", "provider", "task", "profile", "status", "command", "user_name", "host", "tag")
 RAW_SUMS = (
     # Every request has exactly one first attempt (position 0, try 0): counting those counts requests
     # without COUNT(DISTINCT request_id), which costs a sort over the whole range.
@@ -160,6 +162,9 @@ COLUMNS = (
     "stage",
     "first_byte_s",
     "overhead_s",
+    "user_name",
+    "host",
+    "tag",
 )
 
 
@@ -196,6 +201,9 @@ class Row:
     stage: str | None = None  # e.g. "map 3/12", "reduce final"; None for a single call
     first_byte_s: float | None = None  # request sent -> response headers
     overhead_s: float | None = None  # route's own time in this attempt, before sending and loading an SDK
+    user_name: str | None = None  # who made the call (ledger/attribution.py)
+    host: str | None = None
+    tag: str | None = None  # --tag / ROUTE_TAG
 
     def values(self) -> tuple[Any, ...]:
         cost = None if self.cost_usd is None else str(self.cost_usd)
@@ -233,6 +241,9 @@ class Row:
             self.stage,
             self.first_byte_s,
             self.overhead_s,
+            self.user_name,
+            self.host,
+            self.tag,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -378,8 +389,8 @@ class Ledger:
         for key in keys:
             if key not in KEYS:
                 raise ValueError(key)
-        if not self._has_rollup():
-            return self._raw_sums(keys, since, until)
+        if not self._has_rollup() or not set(keys) <= set(self.ROLLUP_KEYS):
+            return self._raw_sums(keys, since, until)  # SQLite's rollup has no user/host/tag: one user's file
         result: dict[tuple[Any, ...], Sums] = {}
         whole: list[str] = []
         for day, low, high in self.query("SELECT day, MIN(min_ts), MAX(max_ts) FROM rollup GROUP BY day"):
@@ -400,6 +411,7 @@ class Ledger:
 
     # --- what differs between SQL dialects (PgLedger overrides these) -----------------------------------
 
+    ROLLUP_KEYS = KEYS[:7]  # the keys SQLite's rollup sums by
     ROLLUP_EMPTY_AS_NULL = ("task", "profile")  # rollup key columns that store NULL as ''
     RAW_SUMS = RAW_SUMS
 

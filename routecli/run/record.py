@@ -5,16 +5,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from routecli.ledger import attribution
+from routecli.ledger.attribution import Attribution
 from routecli.ledger.store import Row
 from routecli.routing.plan import Plan
 from routecli.run.attempts import Attempt
 
 
 def rows_for(
-    plan: Plan, attempts: Sequence[tuple[str | None, Attempt]], command: str, log_prompt: bool
+    plan: Plan,
+    attempts: Sequence[tuple[str | None, Attempt]],
+    command: str,
+    log_prompt: bool,
+    by: Attribution | None = None,
 ) -> list[Row]:
-    """One row per attempt; `attempts` pairs each with its stage (None for a single call)."""
+    """One row per attempt; `attempts` pairs each with its stage (None for a single call); `by`: who made it."""
     request_id = uuid.uuid4().hex
+    by = by or attribution.current()
     decision = plan.decision
     prompt = plan.request.prompt() if log_prompt else None
     rows = []
@@ -51,6 +58,9 @@ def rows_for(
                 stage=stage,
                 first_byte_s=attempt.first_byte_s,
                 overhead_s=attempt.overhead_s,
+                user_name=by.user,
+                host=by.host,
+                tag=by.tag,
             )
         )
     return rows

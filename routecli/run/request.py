@@ -166,12 +166,14 @@ def _record(
     """Write the attempts to the ledger, after the reply is out. A failure raises LedgerError (exit 8),
     or, when another error is already on its way out (`keep_going`), becomes a notice."""
     from routecli.errors import LedgerError
+    from routecli.ledger import attribution
     from routecli.ledger.record import record
     from routecli.ledger.target import ledger_target
     from routecli.run.record import rows_for
 
     try:
-        notice = record(ledger_target(paths), rows_for(plan, attempts, command, display.log_prompts))
+        by = attribution.current(display.tag)
+        notice = record(ledger_target(paths), rows_for(plan, attempts, command, display.log_prompts, by))
         if notice:
             output.notice(notice)
     except LedgerError as error:

@@ -14,3 +14,4 @@ class Display:
     verbose: bool = False  # the panel even when stderr is not a terminal
     no_color: bool = False
     log_prompts: bool = False  # store the prompt text in the ledger (off by default)
+    tag: str | None = None  # --tag: a project tag on the ledger rows (else ROUTE_TAG)
