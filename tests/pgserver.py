@@ -13,6 +13,7 @@ import itertools
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,14 @@ class PgServer:
     def stop(self) -> None:
         self.tool("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
+    def remove(self) -> None:
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+
+# The system's temporary folder, read before any test points TMPDIR at its own: the cluster lives outside
+# pytest's numbered folders, which other pytest runs on the machine clean up (and a socket path must stay short).
+_SYSTEM_TMP = tempfile.gettempdir()
+
 
 def _bin_dir() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
@@ -62,8 +71,8 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"PostgreSQL tests need a local PostgreSQL server: {reason}")
 
 
-@pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+def new_server() -> PgServer:
+    """initdb a new cluster in a folder of its own (not started); the caller starts it and calls remove()."""
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -72,7 +81,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
     if bin_dir is None:
         _unavailable("initdb was not found (apt-get install postgresql)")
     assert bin_dir is not None
-    root = tmp_path_factory.mktemp("pg")
+    root = Path(tempfile.mkdtemp(prefix="route-pg-", dir=_SYSTEM_TMP))
     as_user = "postgres" if os.geteuid() == 0 else None
     if as_user:
         shutil.chown(root, as_user)
@@ -84,12 +93,20 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
     server = PgServer(bin_dir, root / "data", root, as_user)
     made = server.tool("initdb", "-D", str(server.data), "-A", "trust", "-U", "route", "--no-sync")
     if made.returncode != 0:
+        server.remove()
         _unavailable(f"initdb failed: {(made.stderr or made.stdout).strip()[:300]}")
-    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    server = new_server()
     try:
+        server.start()
         yield server
     finally:
         server.stop()
+        server.remove()
 
 
 _databases = itertools.count()

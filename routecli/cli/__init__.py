@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
-from routecli.cli import ask, local, reports, tools  # noqa: F401 - importing registers the commands
+from routecli.cli import ask, ledger, local, reports, tools  # noqa: F401 - importing registers the commands
 from routecli.cli.app import app
 from routecli.errors import EXIT_BUG, RouteError
 

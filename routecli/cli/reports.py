@@ -121,7 +121,7 @@ def paths(policy: PolicyOpt = None, json_out: JsonOpt = False) -> None:
 
     where = get_paths()
     user = user_policy_path(policy, where.config_dir)
-    target = ledger_target(where)
+    target = ledger_target(where, need_driver=False)
     ledger = target.path
     if target.shared:
         shown = f"{target.describe()} (shared, PostgreSQL)"

@@ -130,9 +130,10 @@ class PgLedger(Ledger):
 
     # --- writing and reading -----------------------------------------------------------------------
 
-    def write_values(self, values: Sequence[tuple[Any, ...]]) -> None:
+    def write_values(self, values: Sequence[tuple[Any, ...]]) -> int:
+        """Store the rows in one transaction; returns how many were new (an attempt already here is skipped)."""
         if not values:
-            return
+            return 0
         import psycopg
 
         sql = (
@@ -142,6 +143,7 @@ class PgLedger(Ledger):
         try:
             with self.conn.transaction(), self.conn.cursor() as cursor:  # all of a request's attempts or none
                 cursor.executemany(sql, [_fit(row) for row in values])
+                return max(cursor.rowcount, 0)  # psycopg sums executemany's row counts
         except psycopg.Error as error:
             raise LedgerError(
                 f"cannot write to the ledger database {masked_url(self.url)}: {_first_line(error)}"

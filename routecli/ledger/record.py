@@ -91,7 +91,7 @@ def record(target: LedgerTarget, rows: Sequence[Row]) -> str | None:
 
 def _write(target: LedgerTarget, rows: Sequence[Row]) -> None:
     with target.open() as ledger:
-        _import_pending(ledger)
+        import_pending(ledger)
         ledger.write(rows)
 
 
@@ -114,26 +114,31 @@ def _keep_pending(path: Path, rows: Sequence[Row]) -> Path | None:
     return None
 
 
-def _import_pending(ledger: Ledger) -> None:
+def import_pending(ledger: Ledger) -> tuple[int, int]:
+    """Send the rows waiting beside the ledger: (stored now, read); a shared ledger skips rows it already has."""
+    stored = read = 0
     for pending in pending_paths(ledger.path):
         if pending.exists():
-            _import_one(ledger, pending)
+            counts = _import_one(ledger, pending)
+            stored, read = stored + counts[0], read + counts[1]
+    return stored, read
 
 
-def _import_one(ledger: Ledger, pending: Path) -> None:
+def _import_one(ledger: Ledger, pending: Path) -> tuple[int, int]:
     claimed = pending.with_name(f"{pending.name}.{os.getpid()}")
     try:
         os.replace(pending, claimed)  # atomic: only one process imports a given batch
     except OSError:
-        return
+        return 0, 0
     try:
         values = []
         for line in claimed.read_text(encoding="utf-8").splitlines():
             with contextlib.suppress(ValueError, KeyError):
                 data = json.loads(line)
                 values.append(tuple(data.get(c) for c in COLUMNS))  # rows from older versions lack new columns
-        ledger.write_values(values)
+        stored = ledger.write_values(values)
         claimed.unlink()
+        return stored, len(values)
     except LedgerError:
         with contextlib.suppress(OSError):
             os.replace(claimed, pending)

@@ -349,9 +349,9 @@ class Ledger:
     def write(self, rows: Sequence[Row]) -> None:
         self.write_values([row.values() for row in rows])
 
-    def write_values(self, values: Sequence[tuple[Any, ...]]) -> None:
+    def write_values(self, values: Sequence[tuple[Any, ...]]) -> int:
         if not values:
-            return
+            return 0
         placeholders = ", ".join("?" for _ in COLUMNS)
         sql = f"INSERT INTO attempts ({', '.join(COLUMNS)}) VALUES ({placeholders})"
         for attempt in range(WRITE_RETRIES):
@@ -359,7 +359,7 @@ class Ledger:
                 self.conn.execute("BEGIN IMMEDIATE")  # one transaction: all of a request's attempts or none
                 self.conn.executemany(sql, values)
                 self.conn.execute("COMMIT")
-                return
+                return len(values)  # the number stored
             except sqlite3.DatabaseError as error:
                 with contextlib.suppress(sqlite3.Error):
                     self.conn.execute("ROLLBACK")
@@ -367,6 +367,7 @@ class Ledger:
                 if not locked or attempt == WRITE_RETRIES - 1:
                     raise self._error("cannot write to", error) from None
                 time.sleep(0.05 * (attempt + 1))
+        return 0  # not reached: the last try raises
 
     # --- reading -------------------------------------------------------------------------------------
 

@@ -3,10 +3,11 @@ team shares (`ROUTE_LEDGER_URL=postgresql://...`). Everything that opens the led
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from routecli.errors import UsageError
+from routecli.errors import LedgerError, UsageError
 from routecli.ledger.store import Ledger
 from routecli.paths import Paths
 
@@ -40,12 +41,16 @@ class LedgerTarget:
         return masked_url(self.url)
 
 
-def ledger_target(paths: Paths) -> LedgerTarget:
-    """The ledger of this run: ROUTE_LEDGER_URL's database when set, else the file in the data folder."""
+def ledger_target(paths: Paths, need_driver: bool = True) -> LedgerTarget:
+    """The ledger of this run: ROUTE_LEDGER_URL's database when set, else the file in the data folder.
+    A shared ledger without its driver installed is a LedgerError (exit 8) here, before any call is sent, so
+    that no call runs unrecorded; `route paths` and `route doctor` pass need_driver=False to show it instead."""
     if paths.ledger_url is None:
         return LedgerTarget(paths.ledger)
-    from routecli.ledger.pg_store import is_postgres_url, masked_url
+    from routecli.ledger.pg_store import INSTALL_HINT, is_postgres_url, masked_url
 
     if not is_postgres_url(paths.ledger_url):
         raise UsageError(f"ROUTE_LEDGER_URL must be a postgresql:// URL, not '{masked_url(paths.ledger_url)}'")
+    if need_driver and importlib.util.find_spec("psycopg") is None:  # cheap: finds, does not import
+        raise LedgerError(INSTALL_HINT)
     return LedgerTarget(paths.shared_ledger_stand_in, paths.ledger_url)

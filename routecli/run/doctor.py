@@ -260,7 +260,7 @@ def shared_ledger_report(paths: Paths) -> dict[str, Any]:
     from routecli.ledger.record import pending_rows
     from routecli.ledger.target import ledger_target
 
-    target = ledger_target(paths)
+    target = ledger_target(paths, need_driver=False)
     report: dict[str, Any] = {
         "path": target.describe(),
         "shared": True,
