@@ -20,7 +20,8 @@ CREATE TABLE attempts (
     cost_usd TEXT, cost_nano BIGINT, price_source TEXT, first_token_s DOUBLE PRECISION,
     total_s DOUBLE PRECISION, reason TEXT, prompt TEXT, stage TEXT, first_byte_s DOUBLE PRECISION,
     overhead_s DOUBLE PRECISION,
-    user_name TEXT, host TEXT, tag TEXT
+    user_name TEXT, host TEXT, tag TEXT,
+    attempt_id TEXT
 )"""
 
 # One attempt is one (request, position in the chain, try, stage, start time): a pending file sent twice, or a
@@ -34,8 +35,12 @@ ROLLUP_KEYS = ("day", "alias", "provider", "task", "profile", "status", "command
 _NULLABLE_KEYS = ("task", "profile", "user_name", "host", "tag")
 
 
-def _key_value(key: str) -> str:
-    return f"COALESCE(NEW.{key}, '')" if key in _NULLABLE_KEYS else f"NEW.{key}"
+def _key_value(key: str, row: str = "NEW") -> str:
+    return f"COALESCE({row}.{key}, '')" if key in _NULLABLE_KEYS else f"{row}.{key}"
+
+
+# The rollup row an updated attempt was counted in (an attempt settled in place; see _ROLLUP_TRIGGER).
+_OLD_KEY = " AND ".join(f"{key} = {_key_value(key, 'OLD')}" for key in ROLLUP_KEYS)
 
 
 _ROLLUP = f"""
@@ -51,6 +56,16 @@ CREATE TABLE rollup (
 _ROLLUP_TRIGGER = f"""
 CREATE FUNCTION attempts_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' THEN  -- a row settled in place (attempt_id upsert): take the old row out first
+        UPDATE rollup SET calls = calls - 1, failed = failed - (OLD.status <> 'ok')::int,
+            requests = requests - (OLD.chain_position = 0 AND OLD.try_number = 0)::int,
+            input_tokens = input_tokens - COALESCE(OLD.input_tokens, 0),
+            output_tokens = output_tokens - COALESCE(OLD.output_tokens, 0),
+            cached_input_tokens = cached_input_tokens - COALESCE(OLD.cached_input_tokens, 0),
+            cost_nano = cost_nano - COALESCE(OLD.cost_nano, 0), unpriced = unpriced - (OLD.cost_nano IS NULL)::int
+        WHERE {_OLD_KEY};
+        DELETE FROM rollup WHERE calls = 0 AND {_OLD_KEY};
+    END IF;
     INSERT INTO rollup VALUES ({", ".join(_key_value(key) for key in ROLLUP_KEYS)},
         1, (NEW.status <> 'ok')::int, (NEW.chain_position = 0 AND NEW.try_number = 0)::int,
         COALESCE(NEW.input_tokens, 0), COALESCE(NEW.output_tokens, 0), COALESCE(NEW.cached_input_tokens, 0),
@@ -66,8 +81,19 @@ BEGIN
     RETURN NULL;
 END $$"""
 
+# Budget reservations (ledger/reservations.py): the worst case of each request in flight, until it is recorded.
+_RESERVATIONS = """
+CREATE TABLE reservations (
+    id BIGSERIAL PRIMARY KEY, request_id TEXT NOT NULL, user_name TEXT, day TEXT NOT NULL,
+    ts DOUBLE PRECISION NOT NULL, amount_nano BIGINT NOT NULL, expires_at TIMESTAMPTZ NOT NULL
+)"""
+
+# Cooldowns every user of the ledger shares (ledger/shared_cooldowns.py): "provider:NAME" / "model:ALIAS".
+_COOLDOWNS = "CREATE TABLE cooldowns (key TEXT PRIMARY KEY, until DOUBLE PRECISION NOT NULL, reason TEXT NOT NULL)"
+
 PG_MIGRATIONS: list[list[str]] = [
-    # 0 -> 1: attempts, the rollup and its trigger (SQLite's schema version 4, plus attribution).
+    # 0 -> 1: attempts, the rollup and its triggers (SQLite's schema version 4, plus attribution and the
+    # write-ahead attempt_id), budget reservations and shared cooldowns.
     [
         _ATTEMPTS,
         "CREATE INDEX attempts_ts ON attempts (ts)",
@@ -76,6 +102,13 @@ PG_MIGRATIONS: list[list[str]] = [
         "CREATE INDEX rollup_day ON rollup (day)",
         _ROLLUP_TRIGGER,
         "CREATE TRIGGER attempts_rollup AFTER INSERT ON attempts FOR EACH ROW EXECUTE FUNCTION attempts_rollup()",
+        # Write-ahead rows (branch `interrupts`): an attempt written before it is sent, settled in place later.
+        "CREATE UNIQUE INDEX attempts_attempt_id ON attempts (attempt_id)",  # NULLs never conflict
+        "CREATE TRIGGER attempts_rollup_settle AFTER UPDATE ON attempts FOR EACH ROW "
+        "EXECUTE FUNCTION attempts_rollup()",
+        _RESERVATIONS,
+        "CREATE INDEX reservations_expiry ON reservations (expires_at)",
+        _COOLDOWNS,
     ],
 ]
 PG_SCHEMA_VERSION = len(PG_MIGRATIONS)

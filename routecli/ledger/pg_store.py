@@ -22,8 +22,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from routecli.errors import LedgerError
+from routecli.ledger import store
 from routecli.ledger.pg_schema import PG_MIGRATIONS, PG_RAW_SUMS, PG_SCHEMA_VERSION, ROLLUP_KEYS
-from routecli.ledger.store import COLUMNS, Ledger
+from routecli.ledger.store import Ledger
 
 CONNECT_TIMEOUT_S = 3
 INSTALL_HINT = "the PostgreSQL ledger needs psycopg: pip install 'routecli[postgres]'"
@@ -81,10 +82,8 @@ class PgLedger(Ledger):
                 f"cannot reach the ledger database {masked_url(self.url)}: {_first_line(error)}"
             ) from None
         try:
-            if not self.readonly:
-                self._migrate(conn)
-            else:
-                self._check_pg_version(self._version(conn))
+            # Read-only too: a new database gets its tables on first use, whichever command comes first.
+            self._migrate(conn)
         except psycopg.Error as error:
             conn.close()
             raise LedgerError(f"cannot open the ledger database {masked_url(self.url)}: {_first_line(error)}") from None
@@ -136,14 +135,21 @@ class PgLedger(Ledger):
             return 0
         import psycopg
 
-        sql = (
-            f"INSERT INTO attempts ({', '.join(COLUMNS)}) VALUES ({', '.join('%s' for _ in COLUMNS)}) "
-            "ON CONFLICT DO NOTHING"
-        )
+        columns = store.COLUMNS  # read now: a write-ahead branch adds attempt_id to it
+        rows = [_fit(row) for row in values]
+        keyed: list[tuple[Any, ...]] = []
+        if "attempt_id" in columns:  # a row with an attempt_id settles the one written ahead (an upsert)
+            at = columns.index("attempt_id")
+            keyed = [row for row in rows if row[at] is not None]
+            rows = [row for row in rows if row[at] is None]
         try:
+            stored = 0
             with self.conn.transaction(), self.conn.cursor() as cursor:  # all of a request's attempts or none
-                cursor.executemany(sql, [_fit(row) for row in values])
-                return max(cursor.rowcount, 0)  # psycopg sums executemany's row counts
+                for sql, batch in ((_insert_sql(columns), rows), (_upsert_sql(columns), keyed)):
+                    if batch:
+                        cursor.executemany(sql, batch)
+                        stored += max(cursor.rowcount, 0)  # psycopg sums executemany's row counts
+            return stored
         except psycopg.Error as error:
             raise LedgerError(
                 f"cannot write to the ledger database {masked_url(self.url)}: {_first_line(error)}"
@@ -162,6 +168,24 @@ class PgLedger(Ledger):
 
     def _days_clause(self, days: list[str]) -> tuple[str, Any]:
         return "day = ANY(?)", days
+
+
+def _insert_sql(columns: Sequence[str]) -> str:
+    names, marks = ", ".join(columns), ", ".join("%s" for _ in columns)
+    return f"INSERT INTO attempts ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+
+
+def _upsert_sql(columns: Sequence[str]) -> str:
+    """Insert, or settle the row written ahead with the same attempt_id (the AFTER UPDATE trigger moves its
+    rollup totals); a row sent again unchanged updates nothing and counts as skipped."""
+    names, marks = ", ".join(columns), ", ".join("%s" for _ in columns)
+    others = [c for c in columns if c != "attempt_id"]
+    settled = ", ".join(f"{c} = EXCLUDED.{c}" for c in others)
+    old, new = ", ".join(f"attempts.{c}" for c in others), ", ".join(f"EXCLUDED.{c}" for c in others)
+    return (
+        f"INSERT INTO attempts ({names}) VALUES ({marks}) ON CONFLICT (attempt_id) DO UPDATE SET {settled} "
+        f"WHERE ({old}) IS DISTINCT FROM ({new})"
+    )
 
 
 def _fit(row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -235,7 +235,14 @@ def _budgets(raw: LineDict) -> Budgets:
     on_exceed = raw.get("on_exceed", "downgrade")
     if on_exceed not in ON_EXCEED:
         raise _fail(raw, "on_exceed", f"budgets.on_exceed must be one of {', '.join(ON_EXCEED)}")
-    return Budgets(_dec(raw.get("per_request")), _dec(raw.get("per_day")), _dec(raw.get("per_month")), on_exceed)
+    return Budgets(
+        _dec(raw.get("per_request")),
+        _dec(raw.get("per_day")),
+        _dec(raw.get("per_month")),
+        on_exceed,
+        per_user_day=_dec(raw.get("per_user_day")),
+        per_user_month=_dec(raw.get("per_user_month")),
+    )
 
 
 def _map_reduce(raw: LineDict) -> MapReduceSettings:

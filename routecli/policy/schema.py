@@ -67,7 +67,14 @@ _SCHEMA: dict[str, Any] = {
     },
     "escalation": "list[dict]",
     "profiles": ("map", {"max_cost_per_request": "num?", "tier_shift": "int", "prefer": "str"}),
-    "budgets": {"per_request": "num?", "per_day": "num?", "per_month": "num?", "on_exceed": "str"},
+    "budgets": {
+        "per_request": "num?",
+        "per_day": "num?",
+        "per_month": "num?",
+        "on_exceed": "str",
+        "per_user_day": "num?",  # each user's share, with a ledger a team shares (issue 14)
+        "per_user_month": "num?",
+    },
     "map_reduce": {"chunk_tokens": "int+", "partial_tokens": "int+", "concurrency": "int+", "above_tokens": "int+?"},
 }
 _RULE = {"task": "str", "weight": "int", "patterns": "list[str]"}

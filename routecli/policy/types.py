@@ -142,6 +142,8 @@ class Budgets:
     per_day: Decimal | None
     per_month: Decimal | None
     on_exceed: str
+    per_user_day: Decimal | None = None  # each user's, over a shared ledger (ROUTE_USER / the login name)
+    per_user_month: Decimal | None = None
 
 
 @dataclass(frozen=True, eq=False)

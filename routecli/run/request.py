@@ -78,6 +78,22 @@ def run_request(
     command: str,
     notices: tuple[str, ...] = (),
 ) -> int:
+    from routecli.run.budget_hold import hold_budget
+    from routecli.ui.render import notice
+
+    with hold_budget(plan, policy, paths, display.tag, lambda text: None if display.quiet else notice(text)):
+        return _run_request(plan, policy, paths, environment, display, command, notices)
+
+
+def _run_request(
+    plan: Plan,
+    policy: Policy,
+    paths: Paths,
+    environment: Environment,
+    display: Display,
+    command: str,
+    notices: tuple[str, ...] = (),
+) -> int:
     from routecli.ui.render import print_json, show_panel, usage_line
 
     output = TerminalOutput(display)
