@@ -121,3 +121,15 @@ def pg_url(pg_server: PgServer) -> str:
     with psycopg.connect(pg_server.url(), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return pg_server.url(name)
+
+
+@pytest.fixture(scope="module")
+def pg_own_server() -> Iterator[PgServer]:
+    """A server of the module's own, for tests that stop and start it (the session's one is shared)."""
+    server = new_server()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        server.remove()

@@ -16,7 +16,7 @@ from pathlib import Path
 from routecli.errors import DamagedLedgerError, LedgerError
 from routecli.ledger.store import COLUMNS, Ledger, Row
 from routecli.ledger.target import LedgerTarget
-from routecli.paths import append_private
+from routecli.paths import append_private, private_dir
 
 
 def pending_path(ledger_path: Path) -> Path:
@@ -103,6 +103,8 @@ def _reason(error: LedgerError) -> str:
 
 def _keep_pending(path: Path, rows: Sequence[Row]) -> Path | None:
     """Best effort: the rows a failed write could not store, as JSON lines; returns where they went."""
+    with contextlib.suppress(OSError):  # a shared ledger's first call on this machine: no data folder yet
+        private_dir(path.parent)
     for candidate in pending_paths(path):
         try:
             with append_private(candidate) as handle:
