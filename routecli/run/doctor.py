@@ -20,7 +20,6 @@ from typing import Any
 
 from routecli import __version__
 from routecli.errors import EXIT_LEDGER, EXIT_OK, EXIT_PROVIDER, EXIT_USAGE, LedgerError, PolicyError
-from routecli.ledger import cooldowns
 from routecli.paths import Paths
 from routecli.policy.environment import Environment, mask, read_environment
 from routecli.policy.load import default_policy_path, load_policy, user_policy_path, validate_file
@@ -285,7 +284,9 @@ def shared_ledger_report(paths: Paths) -> dict[str, Any]:
     return report
 
 
-def cooldown_rows(path: Path) -> list[dict[str, Any]]:
+def cooldown_rows(paths: Paths) -> list[dict[str, Any]]:
+    from routecli.ledger import shared_cooldowns
+
     now = time.time()
     return [
         {
@@ -294,7 +295,7 @@ def cooldown_rows(path: Path) -> list[dict[str, Any]]:
             "until": datetime.fromtimestamp(entry.until).astimezone().isoformat(timespec="seconds"),
             "seconds_left": math.ceil(entry.until - now),
         }
-        for key, entry in sorted(cooldowns.load(path, now).items(), key=lambda item: item[1].until)
+        for key, entry in sorted(shared_cooldowns.load(paths, now).items(), key=lambda item: item[1].until)
     ]
 
 
@@ -331,7 +332,7 @@ def diagnose(explicit: str | None, paths: Paths, ping: bool) -> dict[str, Any]:
         "providers": rows,
         "pinged": ping,
         "ledger": ledger,
-        "cooldowns": cooldown_rows(paths.cooldowns),
+        "cooldowns": cooldown_rows(paths),
         "warnings": warnings,
         "problems": problems,
         "ok": not problems,

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from routecli.ledger import cooldowns
+from routecli.ledger import shared_cooldowns
 from routecli.paths import Paths
 from routecli.policy.environment import Environment, read_environment
 from routecli.policy.prices import PriceTable, resolve_prices
@@ -32,7 +32,7 @@ def read_world(policy: Policy, paths: Paths, repair: bool = False) -> World:
     state = RoutingState(
         keys_present={name: environment.has_key(name) for name in policy.providers},
         local_enabled=environment.local_enabled,
-        cooldowns=cooldowns.load(paths.cooldowns, now),
+        cooldowns=shared_cooldowns.load(paths, now),
         spent_today=today,
         spent_month=month,
         now=now,
