@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,10 @@ class Paths:
     def shared_ledger_stand_in(self) -> Path:
         """With a shared ledger, rows that could not reach the database wait beside this name (never a file)."""
         return self.data_dir / "shared-ledger"
+
+    def with_ledger_url(self, url: str | None) -> Paths:
+        """These paths with the policy's `ledger.url`, unless ROUTE_LEDGER_URL already chose (it wins)."""
+        return self if self.ledger_url is not None or not url else dataclasses.replace(self, ledger_url=url)
 
     @property
     def cooldowns(self) -> Path:

@@ -85,3 +85,30 @@ def test_without_psycopg_one_line_says_how_to_install_it(route, fake_provider, m
     assert result.stderr.strip().count("\n") == 0 and "pip install 'routecli[postgres]'" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert not fake_provider.requests  # nothing was sent: no call runs unrecorded
+
+
+def test_ledger_url_in_the_policy_shares_the_ledger(route, home, fake_provider, pg_url):
+    (home / "config").mkdir(exist_ok=True)
+    (home / "config" / "routes.yaml").write_text(f"ledger:\n  url: {pg_url}\n", encoding="utf-8")
+    result = route("ask", "hello", "-m", "gpt-mini", env=provider_env(fake_provider))
+    assert result.returncode == 0, result.stderr
+    assert pg_rows(pg_url, "SELECT COUNT(*) FROM attempts")[0][0] == 1
+    assert not (home / "data" / "ledger.sqlite3").exists()
+    assert route("costs", "--json").json()["total"]["calls"] == 1
+    assert route("stats", "--json").json()["models"][0]["calls"] == 1
+    assert "shared, PostgreSQL" in route("paths").stdout
+    # ROUTE_LEDGER_URL wins over the policy: here, another database, which is away.
+    away = route("costs", env={"ROUTE_LEDGER_URL": "postgresql://route@/nodb?host=/nowhere"})
+    assert away.returncode == 8 and "nodb" in away.stderr
+
+
+@pytest.mark.parametrize("url", [f"postgresql://route:{SECRET}@db.example/route",
+                                 f"postgresql://route@db.example/route?password={SECRET}"])
+def test_a_password_in_the_policy_is_refused_and_never_echoed(route, home, url):
+    (home / "config").mkdir(exist_ok=True)
+    (home / "config" / "routes.yaml").write_text(f"# team ledger\nledger:\n  url: {url}\n", encoding="utf-8")
+    for args in (("ask", "hello"), ("costs",), ("policy", "validate", str(home / "config" / "routes.yaml"))):
+        result = route(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "routes.yaml:3" in result.stderr and "must not contain a password" in result.stderr
+        assert SECRET not in result.stdout + result.stderr

@@ -106,3 +106,11 @@ def test_a_row_settled_in_place_by_attempt_id_keeps_the_rollup_equal_to_the_rows
         for keys in [(), ("status",), ("day", "alias"), ("user_name",)]:
             assert pg.aggregate(keys, None, None) == pg._raw_sums(keys, None, None), keys
         assert pg.query("SELECT COUNT(*) FROM rollup WHERE status = 'in_flight'")[0][0] == 0
+
+
+def test_every_form_of_password_is_masked():
+    assert masked_url("postgresql://u:p%40ss@h:5432/db?sslmode=require") == "postgresql://u:***@h:5432/db?sslmode=require"
+    assert masked_url("postgresql://u@h/db?sslmode=disable&password=pw&x=1") == (
+        "postgresql://u@h/db?sslmode=disable&password=***&x=1"
+    )
+    assert masked_url("postgresql://[::1/db") == "(a URL that cannot be read)"

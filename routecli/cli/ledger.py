@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from routecli.cli.app import JsonOpt, app
-from routecli.paths import get_paths
+from routecli.cli.app import JsonOpt, PolicyOpt, app
+from routecli.cli.ask import ledger_paths
 
 ledger_app = typer.Typer(
     help="Send rows waiting on this machine to the ledger, or import a personal ledger into a shared one.",
@@ -22,13 +22,13 @@ app.add_typer(ledger_app, name="ledger")
 
 
 @ledger_app.command()
-def sync(json_out: JsonOpt = False) -> None:
+def sync(policy: PolicyOpt = None, json_out: JsonOpt = False) -> None:
     """Send the rows that could not reach the ledger now (the next call that reaches it sends them too)."""
     from routecli.ledger.target import ledger_target
     from routecli.ledger.transfer import sync as send_pending
     from routecli.ui.render import print_json
 
-    target = ledger_target(get_paths())
+    target = ledger_target(ledger_paths(policy))
     done = send_pending(target)
     if json_out:
         print_json({"ledger": target.describe(), **done.as_dict()})
@@ -40,6 +40,7 @@ def sync(json_out: JsonOpt = False) -> None:
 @ledger_app.command("import")
 def import_file(
     file: Annotated[Path, typer.Argument(help="A personal ledger (ledger.sqlite3) to copy into the shared one.")],
+    policy: PolicyOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Copy a personal SQLite ledger's rows into the shared ledger (ROUTE_LEDGER_URL), skipping rows it has."""
@@ -47,7 +48,7 @@ def import_file(
     from routecli.ledger.transfer import import_ledger
     from routecli.ui.render import print_json
 
-    target = ledger_target(get_paths())
+    target = ledger_target(ledger_paths(policy))
     done = import_ledger(target, file.expanduser())
     if json_out:
         print_json({"ledger": target.describe(), "imported": done.stored, "skipped": done.skipped})

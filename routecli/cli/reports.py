@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from routecli.cli.app import JsonOpt, NoColorOpt, PolicyOpt, app
-from routecli.cli.ask import load
+from routecli.cli.ask import ledger_paths, load
 from routecli.cli.completion import complete_group
-from routecli.paths import get_paths
 
 
 @app.command()
@@ -65,7 +64,7 @@ def costs(
     from routecli.ui.render import print_json
     from routecli.ui.report_view import costs_csv, costs_table
 
-    paths = get_paths()
+    paths = ledger_paths(policy)
     groups = [part.strip() for item in by or [] for part in item.split(",") if part.strip()]
     baseline = None
     if vs:
@@ -94,6 +93,7 @@ def costs(
 @app.command()
 def stats(
     since: Annotated[str, typer.Option("--since", help="From this time: 7d, 30d, today, a date.")] = "30d",
+    policy: PolicyOpt = None,
     json_out: JsonOpt = False,
     no_color: NoColorOpt = False,
 ) -> None:
@@ -103,7 +103,7 @@ def stats(
     from routecli.ui.render import print_json
     from routecli.ui.report_view import stats_table
 
-    report = stats_report(ledger_target(get_paths()), parse_when(since))
+    report = stats_report(ledger_target(ledger_paths(policy)), parse_when(since))
     if json_out:
         print_json(report.as_dict())
     else:
@@ -119,7 +119,7 @@ def paths(policy: PolicyOpt = None, json_out: JsonOpt = False) -> None:
     from routecli.ui.render import print_json
     from routecli.ui.report_view import paths_report
 
-    where = get_paths()
+    where = ledger_paths(policy)
     user = user_policy_path(policy, where.config_dir)
     target = ledger_target(where, need_driver=False)
     ledger = target.path

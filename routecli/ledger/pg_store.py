@@ -37,15 +37,18 @@ def is_postgres_url(text: str) -> bool:
 
 
 def masked_url(url: str) -> str:
-    """The URL with any password replaced by ***, for messages, `route paths` and `route doctor`."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    netloc = f"{parts.username or ''}:***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    """The URL with any password (user:PASSWORD@ or ?password=) replaced by ***, for messages, `route paths` and
+    `route doctor`."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "(a URL that cannot be read)"
+    netloc = parts.netloc
+    if password is not None:
+        netloc = f"{parts.netloc.rpartition('@')[0].split(':', 1)[0]}:***@{parts.netloc.rpartition('@')[2]}"
+    query = re.sub(r"(?i)(^|&)(password)=[^&]*", r"\1\2=***", parts.query)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _placeholders(sql: str) -> str:

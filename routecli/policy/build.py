@@ -294,6 +294,32 @@ def build_policy(raw: LineDict, sources: tuple[str, ...]) -> Policy:
         log_prompts=bool(defaults.get("log_prompts", False)),
         map_reduce=_map_reduce(raw.get("map_reduce") or empty),
         raw=raw,
+        ledger_url=_ledger_url(raw.get("ledger") or empty),
     )
+
+
+def _ledger_url(raw: LineDict) -> str | None:
+    """ledger.url: a postgresql:// URL with no password in it, which would be readable by whoever reads the policy
+    (it comes from PGPASSWORD, ~/.pgpass or ROUTE_LEDGER_URL). The refusal never repeats the URL."""
+    url = raw.get("url")
+    if url is None:
+        return None
+    from urllib.parse import parse_qs, urlsplit
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise _fail(raw, "url", "ledger.url must be a postgresql:// URL")
+    try:
+        parts = urlsplit(url)
+        secret = parts.password is not None or "password" in parse_qs(parts.query)
+    except ValueError:
+        raise _fail(raw, "url", "ledger.url is not a valid URL") from None
+    if secret:
+        raise _fail(
+            raw,
+            "url",
+            "ledger.url must not contain a password (anyone who reads the policy would read it): put it in "
+            "PGPASSWORD or ~/.pgpass, or the whole URL in ROUTE_LEDGER_URL",
+        )
+    return str(url)
 
 

@@ -76,6 +76,7 @@ _SCHEMA: dict[str, Any] = {
         "per_user_month": "num?",
     },
     "map_reduce": {"chunk_tokens": "int+", "partial_tokens": "int+", "concurrency": "int+", "above_tokens": "int+?"},
+    "ledger": {"url": "str"},  # a PostgreSQL ledger a team shares; never with a password (issue 14)
 }
 _RULE = {"task": "str", "weight": "int", "patterns": "list[str]"}
 _HINT = {"weight": "int", "pattern": "str"}

@@ -173,6 +173,7 @@ class Policy:
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     discovered: frozenset[str] = frozenset()  # local providers whose server answered discovery (discover.py)
     silent: frozenset[str] = frozenset()  # local providers discovery asked that did not answer
+    ledger_url: str | None = None  # ledger.url: a shared PostgreSQL ledger (ROUTE_LEDGER_URL wins)
 
     def model(self, alias: str) -> Model:
         if alias not in self.models:

@@ -304,6 +304,7 @@ def cooldown_rows(paths: Paths) -> list[dict[str, Any]]:
 
 def diagnose(explicit: str | None, paths: Paths, ping: bool) -> dict[str, Any]:
     policy_report, policy = check_policy(explicit, paths)
+    paths = paths.with_ledger_url(policy.ledger_url if policy else None)
     rows = provider_rows(policy) if policy else []
     if ping and policy:
         ping_all(policy, rows)
