@@ -45,7 +45,7 @@ def costs(
         list[str] | None,
         typer.Option(
             "--by",
-            help="Group by day, model, provider, task, profile, status or command; repeatable.",
+            help="Group by day, model, provider, task, profile, status, command, user, host or tag; repeatable.",
             autocompletion=complete_group,
         ),
     ] = None,
