@@ -117,3 +117,38 @@ def test_import_copies_a_personal_ledger_once(route, home, fake_provider, shared
     assert mine.returncode == 2 and "ROUTE_LEDGER_URL" in mine.stderr
     missing = route("ledger", "import", str(home / "nope.sqlite3"), env=env)
     assert missing.returncode == 2 and "no ledger file" in missing.stderr
+
+
+def test_a_database_that_never_answers_is_waited_for_once_per_run(route, fake_provider):
+    """A run opens the ledger up to four times (spend, cooldowns, reservation, rows): only the first waits for
+    the connect timeout; the rest fail at once, so an unreachable database costs one timeout, not four."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    accepted: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:  # take connections and never answer them
+        while not done.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    try:
+        url = f"postgresql://route@127.0.0.1:{listener.getsockname()[1]}/db"
+        result = route(*ASK, env={**provider_env(fake_provider), "ROUTE_LEDGER_URL": url})
+    finally:
+        done.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        listener.close()
+    assert result.returncode == 0 and result.stdout.strip(), result.stderr
+    assert "this call waits in" in result.stderr
+    assert len(accepted) == 1

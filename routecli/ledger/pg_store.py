@@ -15,6 +15,7 @@ dialects do differently: opening and migrating, writing, placeholders, boolean s
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -51,6 +52,12 @@ def masked_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+@functools.cache
+def _unreachable() -> dict[str, str]:
+    """The databases this process (one run) could not reach, with why: it does not wait for them again."""
+    return {}
+
+
 def _placeholders(sql: str) -> str:
     """The reports' SQLite-style `?` placeholders as psycopg's `%s` (a literal % doubled first)."""
     return sql.replace("%", "%%").replace("?", "%s")
@@ -78,12 +85,14 @@ class PgLedger(Ledger):
             import psycopg
         except ImportError:
             raise LedgerError(INSTALL_HINT) from None
+        unreachable = _unreachable()
+        if self.url in unreachable:  # one wait per run: a run opens the ledger up to four times
+            raise LedgerError(unreachable[self.url])
         try:
             conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
         except psycopg.Error as error:
-            raise LedgerError(
-                f"cannot reach the ledger database {masked_url(self.url)}: {_first_line(error)}"
-            ) from None
+            unreachable[self.url] = f"cannot reach the ledger database {masked_url(self.url)}: {_first_line(error)}"
+            raise LedgerError(unreachable[self.url]) from None
         try:
             # Read-only too: a new database gets its tables on first use, whichever command comes first.
             self._migrate(conn)
