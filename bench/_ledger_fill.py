@@ -72,7 +72,7 @@ def fill_postgres(url: str, rows: int, local: Path) -> None:
 
     with PgLedger(url, local):  # the current schema
         pass
-    indexes = [s for s in PG_MIGRATIONS[0] if s.startswith(("CREATE INDEX attempts_ts", "CREATE UNIQUE INDEX"))]
+    indexes = [s for s in PG_MIGRATIONS[0] if s.startswith("CREATE UNIQUE INDEX")]
     sums = ("COUNT(*), SUM((status <> 'ok')::int), SUM((chain_position = 0 AND try_number = 0)::int), "
             "COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cached_input_tokens), 0), "
             "COALESCE(SUM(cost_nano), 0), SUM((cost_nano IS NULL)::int), MIN(ts), MAX(ts)")
@@ -81,7 +81,7 @@ def fill_postgres(url: str, rows: int, local: Path) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("TRUNCATE attempts, rollup")
         conn.execute("ALTER TABLE attempts DISABLE TRIGGER attempts_rollup")
-        conn.execute("DROP INDEX IF EXISTS attempts_ts, attempts_once, attempts_attempt_id")
+        conn.execute("DROP INDEX IF EXISTS attempts_once, attempts_attempt_id")
         select = _select(rows, "to_char(to_timestamp({ts}), 'YYYY-MM-DD')")
         conn.execute(
             f"INSERT INTO attempts ({_COLUMNS}) SELECT {select} FROM generate_series(1::bigint, {rows}) AS g(n)"

@@ -141,12 +141,12 @@ def postgres_main(url: str, rows: int, runs: int) -> None:
             cost_report(target, [], None, None)
             times.append(time.perf_counter() - start)
         inproc[backend] = statistics.median(times)
+    print(f"  {'route costs':36} PostgreSQL {inproc['PostgreSQL']:.3f}s  SQLite {inproc['SQLite']:.3f}s  "
+          f"ratio {inproc['PostgreSQL'] / inproc['SQLite']:.2f}")
     same = cost_report(LedgerTarget(sqlite_path), [], None, None).total == cost_report(
         LedgerTarget(home / "data" / "shared-ledger", url), [], None, None
     ).total
     print(f"  the same totals from both: {'yes' if same else 'NO'}")
-    print(f"  {'route costs':36} PostgreSQL {inproc['PostgreSQL']:.3f}s  SQLite {inproc['SQLite']:.3f}s  "
-          f"ratio {inproc['PostgreSQL'] / inproc['SQLite']:.2f}")
     pg = statistics.median(time_record(home / "data" / "shared-ledger", 50, url)) * 1000
     lite = statistics.median(time_record(sqlite_path, 50)) * 1000
     print(f"record one call (connect, insert, commit, close), median of 50: PostgreSQL {pg:.2f} ms  "

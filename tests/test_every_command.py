@@ -17,6 +17,7 @@ COMMANDS = [
     ("completion", "zsh"),
     ("local", "status", "--json"),
     ("explain", "hello there", "--json"),
+    ("ledger", "sync"),
 ]
 
 

@@ -28,6 +28,7 @@ from routecli.ledger.pg_schema import PG_MIGRATIONS, PG_RAW_SUMS, PG_SCHEMA_VERS
 from routecli.ledger.store import Ledger
 
 CONNECT_TIMEOUT_S = 3
+_MAX_PARAMS = 30_000  # parameters in one INSERT (PostgreSQL takes up to 65,535)
 INSTALL_HINT = "the PostgreSQL ledger needs psycopg: pip install 'routecli[postgres]'"
 # Every process migrating at once takes this lock first; one migrates, the others then see the new version.
 _MIGRATION_LOCK = 0x726F757465  # "route"
@@ -103,10 +104,12 @@ class PgLedger(Ledger):
 
     @staticmethod
     def _version(conn: Any) -> int:
-        found = conn.execute("SELECT to_regclass('route_schema')").fetchone()[0]
-        if found is None:
+        import psycopg
+
+        try:  # one round trip in the usual case (part of the time every recorded call pays)
+            row = conn.execute("SELECT version FROM route_schema").fetchone()
+        except psycopg.errors.UndefinedTable:  # a new database (outside a transaction: nothing to roll back)
             return 0
-        row = conn.execute("SELECT version FROM route_schema").fetchone()
         return int(row[0]) if row else 0
 
     def _check_pg_version(self, version: int) -> int:
@@ -155,6 +158,11 @@ class PgLedger(Ledger):
             keyed = [row for row in rows if row[at] is not None]
             rows = [row for row in rows if row[at] is None]
         try:
+            if not keyed and len(rows) * len(columns) <= _MAX_PARAMS:
+                # One statement is one transaction: a request's attempts in one round trip, all or none.
+                sql = _insert_sql(columns, len(rows))
+                cursor = self.conn.execute(sql, [value for row in rows for value in row])
+                return max(cursor.rowcount, 0)
             stored = 0
             with self.conn.transaction(), self.conn.cursor() as cursor:  # all of a request's attempts or none
                 for sql, batch in ((_insert_sql(columns), rows), (_upsert_sql(columns), keyed)):
@@ -182,9 +190,10 @@ class PgLedger(Ledger):
         return "day = ANY(?)", days
 
 
-def _insert_sql(columns: Sequence[str]) -> str:
-    names, marks = ", ".join(columns), ", ".join("%s" for _ in columns)
-    return f"INSERT INTO attempts ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+def _insert_sql(columns: Sequence[str], rows: int = 1) -> str:
+    """INSERT of `rows` rows; one already stored (the same attempt: attempts_once) is skipped."""
+    one = f"({', '.join('%s' for _ in columns)})"
+    return f"INSERT INTO attempts ({', '.join(columns)}) VALUES {', '.join([one] * rows)} ON CONFLICT DO NOTHING"
 
 
 def _upsert_sql(columns: Sequence[str]) -> str:
@@ -195,7 +204,8 @@ def _upsert_sql(columns: Sequence[str]) -> str:
     settled = ", ".join(f"{c} = EXCLUDED.{c}" for c in others)
     old, new = ", ".join(f"attempts.{c}" for c in others), ", ".join(f"EXCLUDED.{c}" for c in others)
     return (
-        f"INSERT INTO attempts ({names}) VALUES ({marks}) ON CONFLICT (attempt_id) DO UPDATE SET {settled} "
+        f"INSERT INTO attempts ({names}) VALUES ({marks}) ON CONFLICT (attempt_id) WHERE attempt_id IS NOT NULL "
+        f"DO UPDATE SET {settled} "
         f"WHERE ({old}) IS DISTINCT FROM ({new})"
     )
 
