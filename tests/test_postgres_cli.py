@@ -49,6 +49,8 @@ def test_ask_records_who_called_and_the_reports_add_up(route, home, fake_provide
     tags = {g["key"]["tag"]: g["calls"] for g in route("costs", "--by", "tag", "--json", env=env).json()["groups"]}
     assert tags == {"team-default": 2, "proj-x": 1}
 
+    savings = route("costs", "--vs", "claude-opus", "--by", "day", "--json", env=env)
+    assert savings.returncode == 0 and savings.json()["savings"]["baseline_cost_usd"] > 0, savings.stderr
     stats = route("stats", "--json", env=env)
     assert stats.returncode == 0, stats.stderr
     (model,) = stats.json()["models"]
