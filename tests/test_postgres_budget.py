@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import _clean_env, provider_env
-from fakeprovider import Reply
+from fakeprovider import Fault, Reply
 from test_postgres_cli import pg_rows
 
 WORST = Decimal("0.0004005")  # gpt-mini, "say hi", --max-tokens 200: 2 input tokens + 200 output tokens
@@ -72,3 +72,52 @@ def test_32_concurrent_asks_from_3_users_never_cross_the_team_budget(
     assert Decimal(str(data["total"]["cost_usd"])) == spent
     by_user = {g["key"]["user"]: g["calls"] for g in data["groups"]}
     assert sum(by_user.values()) == len(rows) and set(by_user) <= {"u0", "u1", "u2"}
+
+
+def _budget(tmp_path: Path, text: str) -> str:
+    policy = tmp_path / "budget.yaml"
+    policy.write_text(f"budgets:\n{text}  on_exceed: refuse\n", encoding="utf-8")
+    return str(policy)
+
+
+def test_each_users_budget_holds_on_its_own(route, fake_provider, pg_url, tmp_path):
+    policy = _budget(tmp_path, f"  per_user_day: {WORST * Decimal('1.5')}\n")  # one call each
+    env = {**provider_env(fake_provider), "ROUTE_LEDGER_URL": pg_url}
+    fake_provider.script("openai", _reply(), _reply())
+    assert route(*ASK, "--policy", policy, env={**env, "ROUTE_USER": "ann"}).returncode == 0
+    again = route(*ASK, "--policy", policy, env={**env, "ROUTE_USER": "ann"})
+    assert again.returncode == 6 and "refused by ann's daily budget" in again.stderr, again.stderr
+    assert route(*ASK, "--policy", policy, env={**env, "ROUTE_USER": "ben"}).returncode == 0
+
+
+def test_a_reservation_counts_until_it_expires_and_every_exit_releases_its_own(
+    route, fake_provider, pg_url, tmp_path
+):
+    import psycopg
+
+    from routecli.ledger.reservations import RESERVATION_TTL_S
+
+    policy = _budget(tmp_path, f"  per_day: {WORST * Decimal('1.5')}\n")  # room for one call
+    env = {**provider_env(fake_provider), "ROUTE_LEDGER_URL": pg_url}
+    assert route("costs", env=env).returncode == 0  # creates the tables
+    nano = int(WORST * 10**9)
+
+    def left_by_a_dead_process(seconds_ago: int) -> None:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM reservations")
+            conn.execute(
+                "INSERT INTO reservations (request_id, user_name, day, ts, amount_nano, expires_at) VALUES "
+                "('dead', 'x', 'today', extract(epoch FROM now()), %s, now() + make_interval(secs => %s))",
+                (nano, RESERVATION_TTL_S - seconds_ago),
+            )
+
+    left_by_a_dead_process(60)  # still live: it holds the room
+    refused = route(*ASK, "--policy", policy, env=env)
+    assert refused.returncode == 6 and "$0.00040 reserved by calls in flight" in refused.stderr, refused.stderr
+    left_by_a_dead_process(RESERVATION_TTL_S + 1)  # expired: it no longer counts, and is cleaned up
+    fake_provider.script("openai", Fault("401"))  # a failed call (exit 7) releases its reservation too
+    failed = route(*ASK, "--policy", policy, env=env)
+    assert failed.returncode == 7, failed.stderr
+    assert pg_rows(pg_url, "SELECT COUNT(*) FROM reservations")[0][0] == 0
+    fake_provider.script("openai", _reply())
+    assert route(*ASK, "--policy", policy, env=env).returncode == 0

@@ -90,8 +90,8 @@ def reserve(
                 held = _reserved(conn, scope)
                 if spent + held + amount > scope.budget:
                     raise BudgetError(
-                        f"refused by {scope.name}: {money(spent, 2)} spent and {money(held, 2)} reserved by calls "
-                        f"in flight, + this request's worst case {money(amount)} > {money(scope.budget, 2)}"
+                        f"refused by {scope.name} of {money(scope.budget, 2)}: {money(spent, 2)} spent, "
+                        f"{money(held, 2)} reserved by calls in flight, and this request may cost {money(amount)}"
                     )
             row = conn.execute(
                 "INSERT INTO reservations (request_id, user_name, day, ts, amount_nano, expires_at) "
@@ -120,7 +120,8 @@ def _spent(ledger: Ledger, scope: _Scope) -> Decimal:
 
 
 def _reserved(conn: Any, scope: _Scope) -> Decimal:
-    sql = "SELECT COALESCE(SUM(amount_nano), 0) FROM reservations WHERE expires_at > now() AND ts >= %s"
+    # Expired reservations were deleted just before, under the same lock: every one left is live.
+    sql = "SELECT COALESCE(SUM(amount_nano), 0) FROM reservations WHERE ts >= %s"
     params: tuple[Any, ...] = (scope.since,)
     if scope.user is not None:
         sql += " AND user_name = %s"
