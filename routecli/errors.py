@@ -78,3 +78,7 @@ class LedgerError(RouteError):
 
 class DamagedLedgerError(LedgerError):
     """The ledger file is not a readable SQLite database (random bytes, a truncated file)."""
+
+
+class LedgerUnreachable(LedgerError):
+    """A shared (PostgreSQL) ledger that cannot be reached: the call goes on without it (issue 14)."""

@@ -75,7 +75,10 @@ def test_database_stopped_mid_call_loses_no_row(route, home, fake_provider, pg_o
 def test_the_next_run_that_reaches_the_database_sends_what_waited(route, home, fake_provider, pg_own_server, shared):
     env = {**provider_env(fake_provider), "ROUTE_LEDGER_URL": shared}
     pg_own_server.stop()
-    assert route(*ASK, env=env).returncode == 0 and _pending(home) == 1
+    away = route(*ASK, env=env)
+    assert away.returncode == 0 and _pending(home) == 1
+    # Two lines for the person: the budgets were checked against what was last known; the call waits.
+    assert away.stderr.count("\n") == 2 and "not reserved" not in away.stderr, away.stderr
     pg_own_server.start()
     assert route(*ASK, env=env).returncode == 0
     assert _pending(home) == 0

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from routecli.errors import LedgerError
+from routecli.errors import LedgerError, LedgerUnreachable
 from routecli.ledger import store
 from routecli.ledger.pg_schema import PG_MIGRATIONS, PG_RAW_SUMS, PG_SCHEMA_VERSION, ROLLUP_KEYS
 from routecli.ledger.store import Ledger
@@ -88,12 +88,12 @@ class PgLedger(Ledger):
             raise LedgerError(INSTALL_HINT) from None
         unreachable = _unreachable()
         if self.url in unreachable:  # one wait per run: a run opens the ledger up to four times
-            raise LedgerError(unreachable[self.url])
+            raise LedgerUnreachable(unreachable[self.url])
         try:
             conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
         except psycopg.Error as error:
             unreachable[self.url] = f"cannot reach the ledger database {masked_url(self.url)}: {_first_line(error)}"
-            raise LedgerError(unreachable[self.url]) from None
+            raise LedgerUnreachable(unreachable[self.url]) from None
         try:
             # Read-only too: a new database gets its tables on first use, whichever command comes first.
             self._migrate(conn)

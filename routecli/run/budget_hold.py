@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
-from routecli.errors import LedgerError
+from routecli.errors import LedgerError, LedgerUnreachable
 from routecli.ledger import attribution, reservations
 from routecli.ledger.record import day_start, month_start
 from routecli.ledger.target import ledger_target
@@ -59,6 +59,8 @@ def hold_budget(
             held = reservations.reserve(
                 ledger, limits, worst_case(plan), uuid.uuid4().hex, user, (day_start(now), month_start(now)), now
             )
+        except LedgerUnreachable:
+            pass  # reading the spend said so already: the budgets were checked against what this machine last read
         except LedgerError as error:
             notice(f"{error.message}; this call is not reserved against the team's budget")
         try:

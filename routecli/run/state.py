@@ -45,7 +45,9 @@ def _spent(policy: Policy, paths: Paths, repair: bool) -> tuple[Decimal, Decimal
     from routecli.ledger.target import ledger_target
 
     target = ledger_target(paths)
-    if (policy.budgets.per_day is None and policy.budgets.per_month is None) or not target.exists():
+    budgets = policy.budgets
+    limits = (budgets.per_day, budgets.per_month, budgets.per_user_day, budgets.per_user_month)
+    if all(limit is None for limit in limits) or not target.exists():
         return Decimal(0), Decimal(0), None
     from routecli.ledger.record import spent
 
