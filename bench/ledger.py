@@ -4,6 +4,12 @@ Goals: `route costs` and `route costs --by model --since 30d` <= 1.0 s each (med
 attempt (open the ledger, insert, commit, close: what each `route ask` does) <= 5 ms (median).
 
     python bench/ledger.py [--rows 1000000] [--runs 5]
+
+Issue 14, a ledger a team shares in PostgreSQL: with --url, the same figures for the database at URL (an empty
+database: it is filled) beside SQLite's, as ratios. Goals: `route costs` over 5,000,000 rows <= 1.0 s (median of
+5), recording one call <= 10 ms (median of 50).
+
+    python bench/ledger.py --url postgresql://USER@/DB?host=/SOCKET/DIR [--rows 5000000]
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from _common import bench_env, interleaved, route_cmd
 
 from routecli.ledger.record import record
 from routecli.ledger.store import Ledger, Row
+from routecli.ledger.target import LedgerTarget
 
 ALIASES = [
     ("claude-haiku", "anthropic"),
@@ -81,22 +88,80 @@ def build(path: Path, rows: int) -> None:
         ledger.write_values(batch)
 
 
-def time_record(path: Path, runs: int) -> list[float]:
+def time_record(path: Path, runs: int, url: str | None = None) -> list[float]:
     rng = random.Random(7)
     times = []
+    target = LedgerTarget(path, url)
     for index in range(runs):
         row = fake_row(rng, time.time(), index)
         start = time.perf_counter()
-        record(path, [row])
+        record(target, [row])
         times.append(time.perf_counter() - start)
     return times
+
+
+def postgres_main(url: str, rows: int, runs: int) -> None:
+    """The shared ledger's figures beside SQLite's, for the same synthetic rows."""
+    from _ledger_fill import fill_postgres, fill_sqlite
+
+    from routecli.ledger.reports import cost_report
+
+    home = Path(tempfile.mkdtemp(prefix="route-ledger-bench-"))
+    sqlite_path = home / "data" / "ledger.sqlite3"
+    for name, fill in (("SQLite", lambda: fill_sqlite(sqlite_path, rows)),
+                       ("PostgreSQL", lambda: fill_postgres(url, rows, home / "data" / "shared-ledger"))):
+        start = time.perf_counter()
+        fill()
+        print(f"filled {name} with {rows:,} rows in {time.perf_counter() - start:.1f}s")
+    env = {
+        "SQLite": bench_env(ROUTE_HOME=str(home)),
+        "PostgreSQL": bench_env(ROUTE_HOME=str(home), ROUTE_LEDGER_URL=url),
+    }
+    route = route_cmd()
+    commands = {
+        "route costs": ["costs"],
+        "route costs --by user --since 30d": ["costs", "--by", "user", "--since", "30d"],
+    }
+    print(f"route costs, the command (a new process each time), median of {runs}:")
+    for label, args in commands.items():
+        medians = {}
+        for backend in ("SQLite", "PostgreSQL"):
+            times = interleaved({label: ([*route, *args], None)}, env[backend], runs)[label]
+            medians[backend] = statistics.median(times)
+        ok = "ok" if medians["PostgreSQL"] <= 1.0 else "OVER GOAL"
+        print(f"  {label:36} PostgreSQL {medians['PostgreSQL']:.3f}s  SQLite {medians['SQLite']:.3f}s  "
+              f"ratio {medians['PostgreSQL'] / medians['SQLite']:.2f}  goal <= 1.0 s: {ok}")
+    print(f"cost_report in this process (the query alone), median of {runs}:")
+    inproc = {}
+    for backend, target in (("SQLite", LedgerTarget(sqlite_path)),
+                            ("PostgreSQL", LedgerTarget(home / "data" / "shared-ledger", url))):
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            cost_report(target, [], None, None)
+            times.append(time.perf_counter() - start)
+        inproc[backend] = statistics.median(times)
+    print(f"  {'route costs':36} PostgreSQL {inproc['PostgreSQL']:.3f}s  SQLite {inproc['SQLite']:.3f}s  "
+          f"ratio {inproc['PostgreSQL'] / inproc['SQLite']:.2f}")
+    same = cost_report(LedgerTarget(sqlite_path), [], None, None).total == cost_report(
+        LedgerTarget(home / "data" / "shared-ledger", url), [], None, None
+    ).total
+    print(f"  the same totals from both: {'yes' if same else 'NO'}")
+    pg = statistics.median(time_record(home / "data" / "shared-ledger", 50, url)) * 1000
+    lite = statistics.median(time_record(sqlite_path, 50)) * 1000
+    print(f"record one call (connect, insert, commit, close), median of 50: PostgreSQL {pg:.2f} ms  "
+          f"SQLite {lite:.2f} ms  ratio {pg / lite:.2f}  goal <= 10 ms: {'ok' if pg <= 10 else 'OVER GOAL'}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--url", help="a PostgreSQL database to fill and measure beside SQLite (issue 14)")
     args = parser.parse_args()
+    if args.url:
+        postgres_main(args.url, args.rows, args.runs)
+        return
     home = Path(tempfile.mkdtemp(prefix="route-ledger-bench-"))
     ledger = home / "data" / "ledger.sqlite3"
     start = time.perf_counter()

@@ -126,3 +126,7 @@ class Stopped(KeyboardInterrupt):
 def interrupt_exit_code(stop: BaseException) -> int:
     """130 for Ctrl-C; 143 / 129 for SIGTERM / SIGHUP."""
     return stop.exit_code if isinstance(stop, Stopped) else EXIT_INTERRUPTED
+
+
+class LedgerUnreachable(LedgerError):
+    """A shared (PostgreSQL) ledger that cannot be reached: the call goes on without it (issue 14)."""

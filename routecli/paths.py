@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ class Paths:
     data_dir: Path  # the cost ledger
     state_dir: Path  # cooldowns
     cache_dir: Path  # resolved prices
+    ledger_url: str | None = None  # ROUTE_LEDGER_URL: a PostgreSQL ledger shared by a team, instead of the file
 
     @property
     def user_policy(self) -> Path:
@@ -37,6 +39,15 @@ class Paths:
         return self.config_dir / "history.json"
 
     @property
+    def shared_ledger_stand_in(self) -> Path:
+        """With a shared ledger, rows that could not reach the database wait beside this name (never a file)."""
+        return self.data_dir / "shared-ledger"
+
+    def with_ledger_url(self, url: str | None) -> Paths:
+        """These paths with the policy's `ledger.url`, unless ROUTE_LEDGER_URL already chose (it wins)."""
+        return self if self.ledger_url is not None or not url else dataclasses.replace(self, ledger_url=url)
+
+    @property
     def cooldowns(self) -> Path:
         return self.state_dir / "cooldowns.json"
 
@@ -52,9 +63,10 @@ class Paths:
 
 def get_paths() -> Paths:
     home = os.environ.get("ROUTE_HOME")
+    url = os.environ.get("ROUTE_LEDGER_URL", "").strip() or None
     if home:
         base = Path(home).expanduser()
-        return Paths(base / "config", base / "data", base / "state", base / "cache")
+        return Paths(base / "config", base / "data", base / "state", base / "cache", url)
     import platformdirs  # imported here: only commands that touch files pay for it
 
     dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
@@ -63,6 +75,7 @@ def get_paths() -> Paths:
         Path(dirs.user_data_dir),
         Path(dirs.user_state_dir),
         Path(dirs.user_cache_dir),
+        url,
     )
 
 

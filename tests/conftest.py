@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from inprocess import run_route
 
-pytest_plugins = ["fakeprovider"]  # the `fake_provider` fixture: every wire protocol on 127.0.0.1
+pytest_plugins = ["fakeprovider", "pgserver"]  # every wire protocol on 127.0.0.1; a throwaway PostgreSQL
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

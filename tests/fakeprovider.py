@@ -86,6 +86,7 @@ class Reply:
     chunk_delay: float = 0.0  # seconds before each text delta
     stop_reason: str = "end"  # "end" | "max_tokens" | "content_filter" | a raw value passed through
     model: str | None = None  # the model id to report; default: the one requested
+    hold: threading.Event | None = None  # answer only once this is set (a test acts while the call is in flight)
 
 
 @dataclass(frozen=True)
@@ -781,6 +782,8 @@ def _answer(
 ) -> None:
     stream = bool(body.get("stream"))
     if isinstance(behaviour, Reply):
+        if behaviour.hold is not None:
+            behaviour.hold.wait(60)
         _reply(handler, fake, dialect, _plan(flavor, body, behaviour), stream)
         return
     kind = behaviour.kind

@@ -124,7 +124,7 @@ def test_bash_completes_tasks_profiles_and_groups(shell_env):
     assert set(bash_complete(shell_env, "ask", "--task", "")[0]) == TASKS
     assert set(bash_complete(shell_env, "summarize", "--profile", "")[0]) == {"cheap", "balanced", "best"}
     assert set(bash_complete(shell_env, "costs", "--by", "")[0]) == {
-        "day", "model", "provider", "task", "profile", "status", "command"
+        "day", "model", "provider", "task", "profile", "status", "command", "user", "host", "tag"
     }
     after_comma = bash_complete(shell_env, "costs", "--by", "day,pro")[0]
     assert set(after_comma) == {"day,provider", "day,profile"}
@@ -198,7 +198,8 @@ def test_completion_functions_never_raise(home, monkeypatch, tmp_path):
     assert complete_model(None, "") == []
     assert complete_model(object(), "x") == []  # a context without params is fine too
     assert [v for v, _ in complete_group(None, "model,day,")] == [
-        "model,day,provider", "model,day,task", "model,day,profile", "model,day,status", "model,day,command"
+        "model,day,provider", "model,day,task", "model,day,profile", "model,day,status", "model,day,command",
+        "model,day,user", "model,day,host", "model,day,tag",
     ]
 
 

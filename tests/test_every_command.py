@@ -27,6 +27,7 @@ COMMANDS = [
     ("log", "status"),
     ("log", "off"),
     ("log", "on"),
+    ("ledger", "sync"),
 ]
 
 

@@ -348,6 +348,7 @@ def test_stats_rates_latency_and_advice(route, home, fake_provider):
 def _spend(home: Path, usd: str) -> None:
     from routecli.ledger.record import record
     from routecli.ledger.store import Row
+    from routecli.ledger.target import LedgerTarget
 
     row = Row(
         time.time(),
@@ -376,7 +377,7 @@ def _spend(home: Path, usd: str) -> None:
         0.2,
         "seed",
     )
-    record(home / "data" / "ledger.sqlite3", [row])
+    record(LedgerTarget(home / "data" / "ledger.sqlite3"), [row])
 
 
 def test_daily_budget_downgrades_or_refuses(route, home, tmp_path):

@@ -9,7 +9,16 @@ import os
 import signal
 import sys
 
-from routecli.cli import ask, chat, evaluate, history, local, reports, tools  # noqa: F401 - importing registers the commands
+from routecli.cli import (  # noqa: F401 - importing registers the commands
+    ask,
+    chat,
+    evaluate,
+    history,
+    ledger,
+    local,
+    reports,
+    tools,
+)
 from routecli.cli.app import app
 from routecli.errors import (
     EXIT_BUG,

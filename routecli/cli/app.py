@@ -123,6 +123,10 @@ UsageFlag = Annotated[bool, typer.Option("--usage", "-u", help="After the reply,
 LogPromptsOpt = Annotated[
     bool, typer.Option("--log-prompts", help="Store the prompt text in the ledger (off unless the policy says so).")
 ]
+TagOpt = Annotated[
+    str | None,
+    typer.Option("--tag", help="A project tag on this call's ledger rows (default: ROUTE_TAG); see costs --by tag."),
+]
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show the routing panel even when not on a terminal.")
 ]

@@ -25,12 +25,35 @@ def load(policy_path: str | None, discover: bool = False, local: bool = False) -
 
     paths = get_paths()
     policy = load_policy(policy_path, paths.config_dir, paths.cache_dir)
+    paths = paths.with_ledger_url(policy.ledger_url)
     _policy_notices(policy, paths, named=bool(policy_path or os.environ.get("ROUTE_POLICY")))
     if discover:
         from routecli.local.discover import apply
 
         policy = apply(policy, paths, local_only=local)
     return policy, paths
+
+
+def ledger_paths(policy_path: str | None, tolerant: bool = False) -> Paths:
+    """The paths with the ledger this run uses: ROUTE_LEDGER_URL, else the policy's ledger.url (the policy is
+    read only when the environment does not say), else the file in the data folder. `tolerant` (reports): a
+    broken policy does not stop them; they read the ledger the environment names, and say so."""
+    from routecli.errors import PolicyError
+    from routecli.paths import get_paths
+    from routecli.policy.load import load_policy
+
+    paths = get_paths()
+    if paths.ledger_url is not None:
+        return paths
+    try:
+        return paths.with_ledger_url(load_policy(policy_path, paths.config_dir, paths.cache_dir).ledger_url)
+    except PolicyError as error:
+        if not tolerant:
+            raise
+        from routecli.ui.render import notice
+
+        notice(f"the policy cannot be read ({error.message}); reading the ledger in {paths.data_dir}")
+        return paths
 
 
 def _policy_notices(policy: Policy, paths: Paths, named: bool) -> None:

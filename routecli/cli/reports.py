@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from routecli.cli.app import JsonOpt, NoColorOpt, PolicyOpt, app
-from routecli.cli.ask import load
+from routecli.cli.ask import ledger_paths, load
 from routecli.cli.completion import complete_group
-from routecli.paths import get_paths
 
 
 @app.command()
@@ -46,7 +45,7 @@ def costs(
         list[str] | None,
         typer.Option(
             "--by",
-            help="Group by day, model, provider, task, profile, status or command; repeatable.",
+            help="Group by day, model, provider, task, profile, status, command, user, host or tag; repeatable.",
             autocompletion=complete_group,
         ),
     ] = None,
@@ -65,7 +64,7 @@ def costs(
     from routecli.ui.render import print_json
     from routecli.ui.report_view import costs_csv, costs_table
 
-    paths = get_paths()
+    paths = ledger_paths(policy, tolerant=vs is None)
     groups = [part.strip() for item in by or [] for part in item.split(",") if part.strip()]
     baseline = None
     if vs:
@@ -74,8 +73,10 @@ def costs(
         loaded_policy, paths = load(policy)
         loaded_policy.model(vs)  # unknown alias: a usage error
         baseline = (vs, resolve_prices(loaded_policy, paths.price_cache).get(vs))
+    from routecli.ledger.target import ledger_target
+
     report = cost_report(
-        paths.ledger,
+        ledger_target(paths),
         groups,
         parse_when(since) if since else None,
         parse_when(until, end=True) if until else None,
@@ -100,13 +101,14 @@ def stats(
     from routecli.errors import PolicyError
     from routecli.ledger.decisions import decision_history
     from routecli.ledger.reports import parse_when, stats_report
+    from routecli.ledger.target import ledger_target
     from routecli.policy.prices import resolve_prices
     from routecli.run.advice import replay_state, tier_advice
     from routecli.ui.render import notice, print_json
     from routecli.ui.report_view import stats_table
 
     start = parse_when(since)
-    report = stats_report(get_paths().ledger, start)
+    report = stats_report(ledger_target(ledger_paths(policy, tolerant=True)), start)
     advice = []
     try:
         loaded_policy, paths = load(policy)
@@ -127,18 +129,24 @@ def stats(
 def paths(policy: PolicyOpt = None, json_out: JsonOpt = False) -> None:
     """Where route keeps its policy, ledger, history, cooldowns and caches (ROUTE_HOME moves them all)."""
     from routecli.ledger.record import pending_path
+    from routecli.ledger.target import ledger_target
     from routecli.policy.load import default_policy_path, user_policy_path
     from routecli.ui.render import print_json
     from routecli.ui.report_view import paths_report
 
-    where = get_paths()
+    where = ledger_paths(policy)
     user = user_policy_path(policy, where.config_dir)
-    ledger = where.ledger
+    target = ledger_target(where, need_driver=False)
+    ledger = target.path
+    if target.shared:
+        shown = f"{target.describe()} (shared, PostgreSQL)"
+    else:
+        shown = str(ledger) + (f" ({ledger.stat().st_size:,} bytes)" if ledger.exists() else " (not created yet)")
     info = {
         "default_policy": str(default_policy_path()),
         "user_policy": str(user) if user else f"(none; would be read from {where.user_policy})",
         "config_dir": str(where.config_dir),
-        "ledger": str(ledger) + (f" ({ledger.stat().st_size:,} bytes)" if ledger.exists() else " (not created yet)"),
+        "ledger": shown,
         "ledger_pending": str(pending_path(ledger)) + ("" if pending_path(ledger).exists() else " (none)"),
         "history": str(where.history) + ("" if where.history.exists() else " (not created yet)"),
         "cooldowns": str(where.cooldowns),

@@ -45,6 +45,7 @@ _DISPLAY = {
     "verbose": (flags.VerboseOpt, False),
     "no_color": (flags.NoColorOpt, False),
     "log_prompts": (flags.LogPromptsOpt, False),
+    "tag": (flags.TagOpt, None),
 }
 
 
@@ -92,6 +93,7 @@ def _command_line(values: dict[str, Any], forced_task: str | None) -> CommandLin
         verbose=bool(values.get("verbose")),
         no_color=bool(values.get("no_color")) or bool(os.environ.get("NO_COLOR")),
         log_prompts=bool(values.get("log_prompts")),
+        tag=values.get("tag"),
     )
     return CommandLine(values.get("prompt"), values.get("file") or [], values.get("system"),
                        values.get("policy"), options, display)

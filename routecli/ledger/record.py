@@ -15,7 +15,8 @@ from pathlib import Path
 
 from routecli.errors import DamagedLedgerError, LedgerError
 from routecli.ledger.store import COLUMNS, Ledger, Row
-from routecli.paths import append_private
+from routecli.ledger.target import LedgerTarget
+from routecli.paths import append_private, private_dir
 
 
 def pending_path(ledger_path: Path) -> Path:
@@ -78,22 +79,25 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def record(path: Path, rows: Sequence[Row]) -> str | None:
+def record(target: LedgerTarget, rows: Sequence[Row]) -> str | None:
     """Write rows, first importing any left pending by an earlier run. On failure keep them pending.
-    A damaged ledger is set aside and rebuilt from its readable rows; the notice saying so is returned."""
+    A damaged ledger is set aside and rebuilt from its readable rows; the notice saying so is returned.
+    A shared ledger that cannot be reached never fails the call: the rows wait, and a notice says where."""
     if not rows:
         return None
     notice = None
     try:
         try:
-            _write(path, rows)
+            _write(target, rows)
         except DamagedLedgerError as error:
             from routecli.ledger.salvage import repair
 
-            notice = repair(path, _reason(error))
-            _write(path, rows)
+            notice = repair(target.path, _reason(error))
+            _write(target, rows)
     except LedgerError as error:
-        kept = _keep_pending(path, rows)
+        kept = _keep_pending(target.path, rows)
+        if kept is not None and target.shared:
+            return f"{error.message}; this call waits in {kept} and is sent on the next run that reaches it"
         if kept is not None:
             raise LedgerError(
                 f"{error.message} (this call is kept in {kept} until the ledger can be written)"
@@ -102,9 +106,9 @@ def record(path: Path, rows: Sequence[Row]) -> str | None:
     return notice
 
 
-def _write(path: Path, rows: Sequence[Row]) -> None:
-    with Ledger(path) as ledger:
-        _import_pending(ledger)
+def _write(target: LedgerTarget, rows: Sequence[Row]) -> None:
+    with target.open() as ledger:
+        import_pending(ledger)
         ledger.write(rows)
 
 
@@ -116,6 +120,8 @@ def _reason(error: LedgerError) -> str:
 
 def _keep_pending(path: Path, rows: Sequence[Row]) -> Path | None:
     """Best effort: the rows a failed write could not store, as JSON lines; returns where they went."""
+    with contextlib.suppress(OSError):  # a shared ledger's first call on this machine: no data folder yet
+        private_dir(path.parent)
     for candidate in pending_paths(path):
         try:
             with append_private(candidate) as handle:
@@ -127,26 +133,31 @@ def _keep_pending(path: Path, rows: Sequence[Row]) -> Path | None:
     return None
 
 
-def _import_pending(ledger: Ledger) -> None:
+def import_pending(ledger: Ledger) -> tuple[int, int]:
+    """Send the rows waiting beside the ledger: (stored now, read); a shared ledger skips rows it already has."""
+    stored = read = 0
     for pending in pending_paths(ledger.path):
         if pending.exists():
-            _import_one(ledger, pending)
+            counts = _import_one(ledger, pending)
+            stored, read = stored + counts[0], read + counts[1]
+    return stored, read
 
 
-def _import_one(ledger: Ledger, pending: Path) -> None:
+def _import_one(ledger: Ledger, pending: Path) -> tuple[int, int]:
     claimed = pending.with_name(f"{pending.name}.{os.getpid()}")
     try:
         os.replace(pending, claimed)  # atomic: only one process imports a given batch
     except OSError:
-        return
+        return 0, 0
     try:
         values = []
         for line in claimed.read_text(encoding="utf-8").splitlines():
             with contextlib.suppress(ValueError, KeyError):
                 data = json.loads(line)
                 values.append(tuple(data.get(c) for c in COLUMNS))  # rows from older versions lack new columns
-        ledger.write_values(values)
+        stored = ledger.write_values(values)
         claimed.unlink()
+        return stored, len(values)
     except LedgerError:
         with contextlib.suppress(OSError):
             os.replace(claimed, pending)
@@ -163,10 +174,16 @@ def month_start(now: float | None = None) -> float:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-def spent(path: Path, now: float | None = None, repair: bool = False) -> tuple[Decimal, Decimal, str | None]:
+def spent(target: LedgerTarget, now: float | None = None, repair: bool = False) -> tuple[Decimal, Decimal, str | None]:
     """(today, this month) in USD from the ledger, zero when there is no ledger yet, and a notice when the
     ledger is damaged: with `repair` (a command that records) it is set aside and rebuilt from its readable
-    rows; without (`route explain`) those rows are read into memory and nothing is written."""
+    rows; without (`route explain`) those rows are read into memory and nothing is written. A shared ledger
+    that cannot be reached gives what this machine last read from it, with a notice saying so."""
+    if target.shared:
+        from routecli.ledger import last_known
+
+        return last_known.spent(target, (day_start(now), month_start(now)))
+    path = target.path
     if not path.exists():
         return Decimal(0), Decimal(0), None
     starts = (day_start(now), month_start(now))

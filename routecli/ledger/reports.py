@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from routecli.errors import UsageError
 from routecli.ledger.record import pending_rows
 from routecli.ledger.store import NANO, Ledger
+from routecli.ledger.target import LedgerTarget
 from routecli.ledger.writeahead import IN_FLIGHT
 from routecli.policy.prices import MILLION, Price
 
@@ -31,6 +31,9 @@ GROUPS = {
     "profile": "profile",
     "status": "status",
     "command": "command",
+    "user": "user_name",
+    "host": "host",
+    "tag": "tag",
 }
 
 _RELATIVE = re.compile(r"^(\d+)\s*(h|d|w|m)$")
@@ -163,7 +166,7 @@ def _null_first(values: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
 
 
 def cost_report(
-    ledger_path: Path,
+    target: LedgerTarget,
     by: list[str],
     since: float | None,
     until: float | None,
@@ -173,13 +176,13 @@ def cost_report(
         if name not in GROUPS:
             raise UsageError(f"cannot group by '{name}' (choose from: {', '.join(GROUPS)})")
     report = CostReport(by=by, since=since, until=until, total=Totals())
-    report.pending = [(str(path), rows) for path, rows in pending_rows(ledger_path) if rows]
-    if not ledger_path.exists():
+    report.pending = [(str(path), rows) for path, rows in pending_rows(target.path) if rows]
+    if not target.exists():
         if vs is not None:
             report.savings = Savings(vs[0], Decimal(0), Decimal(0))
         return report
     where, params = _where(since, until)
-    with Ledger(ledger_path, readonly=True) as ledger:
+    with target.open(readonly=True) as ledger:
         total = ledger.aggregate((), since, until).get(())
         report.total = _totals(total) if total else Totals()
         unsettled = ledger.aggregate(["status"], since, until).get((IN_FLIGHT,))
@@ -283,12 +286,12 @@ class StatsReport:
         }
 
 
-def stats_report(ledger_path: Path, since: float | None, now: float | None = None) -> StatsReport:
+def stats_report(target: LedgerTarget, since: float | None, now: float | None = None) -> StatsReport:
     now = time.time() if now is None else now
-    if not ledger_path.exists():
+    if not target.exists():
         return StatsReport(since, [], [], [])
     where, params = _where(since, None)
-    with Ledger(ledger_path, readonly=True) as ledger:
+    with target.open(readonly=True) as ledger:
         rows = ledger.query(
             f"SELECT alias, provider, status, first_token_s, total_s, COALESCE(cost_nano, 0), ts "
             f"FROM attempts{where}",

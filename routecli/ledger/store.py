@@ -114,11 +114,13 @@ _MIGRATIONS: list[list[str]] = [
     FACT_MIGRATION,  # 4 -> 5 (route replay): the decision's inputs beside each attempt (ledger/facts.py)
     # 4 -> 5 (write-ahead rows, issue 9 point 10): attempt_id, and a trigger keeping the rollup right on settling.
     writeahead.MIGRATION,
+    # (attribution, issue 14) who made the call: for `route costs --by user|host|tag` on a shared ledger.
+    [f"ALTER TABLE attempts ADD COLUMN {name} TEXT" for name in ("user_name", "host", "tag")],
 ]
 ROLLUP_VERSION = 3  # from this schema version on, the rollup table exists
 
 # The report keys (`route costs --by`), and the sums every report row carries, in Totals' order.
-KEYS = ("day", "alias", "provider", "task", "profile", "status", "command")
+KEYS = ("day", "alias", "provider", "task", "profile", "status", "command", "user_name", "host", "tag")
 RAW_SUMS = (
     # Every request has exactly one first attempt (position 0, try 0): counting those counts requests
     # without COUNT(DISTINCT request_id), which costs a sort over the whole range.
@@ -167,6 +169,9 @@ COLUMNS = (
     "overhead_s",
     *FACT_COLUMNS,
     "attempt_id",
+    "user_name",
+    "host",
+    "tag",
 )
 
 
@@ -205,6 +210,9 @@ class Row:
     overhead_s: float | None = None  # route's own time in this attempt, before sending and loading an SDK
     facts: DecisionFacts | None = None  # what `route replay` re-decides from
     attempt_id: str | None = None  # settles the row written ahead (ledger/writeahead.py)
+    user_name: str | None = None  # who made the call (ledger/attribution.py)
+    host: str | None = None
+    tag: str | None = None  # --tag / ROUTE_TAG
 
     def values(self) -> tuple[Any, ...]:
         cost = None if self.cost_usd is None else str(self.cost_usd)
@@ -244,6 +252,9 @@ class Row:
             self.overhead_s,
             *DecisionFacts.values_of(self.facts),
             self.attempt_id,
+            self.user_name,
+            self.host,
+            self.tag,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -349,16 +360,16 @@ class Ledger:
     def write(self, rows: Sequence[Row]) -> None:
         self.write_values([row.values() for row in rows])
 
-    def write_values(self, values: Sequence[tuple[Any, ...]]) -> None:
+    def write_values(self, values: Sequence[tuple[Any, ...]]) -> int:
         if not values:
-            return
+            return 0
         sql = writeahead.upsert_sql(COLUMNS)
         for attempt in range(WRITE_RETRIES):
             try:
                 self.conn.execute("BEGIN IMMEDIATE")  # one transaction: all of a request's attempts or none
                 self.conn.executemany(sql, values)
                 self.conn.execute("COMMIT")
-                return
+                return len(values)  # the number stored
             except sqlite3.DatabaseError as error:
                 with contextlib.suppress(sqlite3.Error):
                     self.conn.execute("ROLLBACK")
@@ -366,6 +377,7 @@ class Ledger:
                 if not locked or attempt == WRITE_RETRIES - 1:
                     raise self._error("cannot write to", error) from None
                 time.sleep(0.05 * (attempt + 1))
+        return 0  # not reached: the last try raises
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -388,8 +400,10 @@ class Ledger:
         for key in keys:
             if key not in KEYS:
                 raise ValueError(key)
-        if (version := self.schema_version()) < ROLLUP_VERSION:  # 0: another process is creating it: no rows
-            return self._raw_sums(keys, since, until) if version else {}
+        if (version := self.schema_version()) < ROLLUP_VERSION and not self._has_rollup():
+            return self._raw_sums(keys, since, until) if version else {}  # 0: another process is creating it
+        if not set(keys) <= set(self.ROLLUP_KEYS):
+            return self._raw_sums(keys, since, until)  # SQLite's rollup has no user/host/tag: one user's file
         result: dict[tuple[Any, ...], Sums] = {}
         whole: list[str] = []
         for day, low, high in self.query("SELECT day, MIN(min_ts), MAX(max_ts) FROM rollup GROUP BY day"):
@@ -400,12 +414,25 @@ class Ledger:
             else:  # cut by the range: its own attempts, found through the ts index within the day
                 _merge(result, self._raw_sums(keys, max(since or low, low), until, (day, high)))
         if whole:
-            columns = [f"NULLIF({k}, '')" if k in ("task", "profile") else k for k in keys]
+            columns = [f"NULLIF({k}, '')" if k in self.ROLLUP_EMPTY_AS_NULL else k for k in keys]
             select = ", ".join([*columns, _ROLLUP_SUMS])
             group = f" GROUP BY {', '.join(columns)}" if keys else ""
-            sql = f"SELECT {select} FROM rollup WHERE day IN (SELECT value FROM json_each(?)){group}"
-            _merge(result, _keyed(self.query(sql, (json.dumps(whole),)), len(keys)))
+            in_days, param = self._days_clause(whole)
+            sql = f"SELECT {select} FROM rollup WHERE {in_days}{group}"
+            _merge(result, _keyed(self.query(sql, (param,)), len(keys)))
         return result
+
+    # --- what differs between SQL dialects (PgLedger overrides these) -----------------------------------
+
+    ROLLUP_KEYS = KEYS[:7]  # the keys SQLite's rollup sums by
+    ROLLUP_EMPTY_AS_NULL = ("task", "profile")  # rollup key columns that store NULL as ''
+    RAW_SUMS = RAW_SUMS
+
+    def _has_rollup(self) -> bool:
+        return self.schema_version() >= ROLLUP_VERSION  # an older ledger opened read-only has none
+
+    def _days_clause(self, days: list[str]) -> tuple[str, Any]:
+        return "day IN (SELECT value FROM json_each(?))", json.dumps(days)
 
     def _raw_sums(
         self, keys: Sequence[str], since: float | None, until: float | None, day: tuple[str, float] | None = None
@@ -419,7 +446,7 @@ class Ledger:
                 params.append(value)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         group = f" GROUP BY {', '.join(keys)}" if keys else ""
-        rows = self.query(f"SELECT {', '.join([*keys, RAW_SUMS])} FROM attempts{where}{group}", params)
+        rows = self.query(f"SELECT {', '.join([*keys, self.RAW_SUMS])} FROM attempts{where}{group}", params)
         return _keyed([row for row in rows if row[len(keys)]], len(keys))  # no attempts: no row
 
 

@@ -330,7 +330,14 @@ def _budgets(raw: LineDict, problems: Problems) -> Budgets:
     on_exceed = raw.get("on_exceed", "downgrade")
     if on_exceed not in ON_EXCEED:
         problems.add(_fail(raw, "on_exceed", f"budgets.on_exceed must be one of {', '.join(ON_EXCEED)}"))
-    return Budgets(_dec(raw.get("per_request")), _dec(raw.get("per_day")), _dec(raw.get("per_month")), on_exceed)
+    return Budgets(
+        _dec(raw.get("per_request")),
+        _dec(raw.get("per_day")),
+        _dec(raw.get("per_month")),
+        on_exceed,
+        per_user_day=_dec(raw.get("per_user_day")),
+        per_user_month=_dec(raw.get("per_user_month")),
+    )
 
 
 def _map_reduce(raw: LineDict) -> MapReduceSettings:
@@ -370,6 +377,7 @@ def build_policy(raw: LineDict, sources: tuple[str, ...], problems: Problems | N
     levels = _levels(raw.get("escalation") or LineList(), problems)
     budgets = _budgets(raw.get("budgets") or empty, problems)
     classify_model = _model_classifier(raw.get("classify") or empty, models, problems)
+    ledger_url = _ledger_url(raw.get("ledger") or empty, problems)
     problems.raise_if_any()
     return Policy(
         sources=sources,
@@ -389,4 +397,35 @@ def build_policy(raw: LineDict, sources: tuple[str, ...], problems: Problems | N
         privacy=Privacy(tuple((raw.get("privacy") or empty).get("local_only") or ())),
         raw=raw,
         classify_model=classify_model,
+        ledger_url=ledger_url,
     )
+
+
+def _ledger_url(raw: LineDict, problems: Problems) -> str | None:
+    """ledger.url: a postgresql:// URL with no password in it, which would be readable by whoever reads the policy
+    (it comes from PGPASSWORD, ~/.pgpass or ROUTE_LEDGER_URL). The refusal never repeats the URL."""
+    url = raw.get("url")
+    if url is None:
+        return None
+    from urllib.parse import parse_qs, urlsplit
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        problems.add(_fail(raw, "url", "ledger.url must be a postgresql:// URL"))
+        return None
+    try:
+        parts = urlsplit(url)
+        secret = parts.password is not None or "password" in parse_qs(parts.query)
+    except ValueError:
+        problems.add(_fail(raw, "url", "ledger.url is not a valid URL"))
+        return None
+    if secret:
+        problems.add(_fail(
+            raw,
+            "url",
+            "ledger.url must not contain a password (anyone who reads the policy would read it): put it in "
+            "PGPASSWORD or ~/.pgpass, or the whole URL in ROUTE_LEDGER_URL",
+        ))
+        return None
+    return str(url)
+
+

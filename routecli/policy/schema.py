@@ -72,9 +72,17 @@ _SCHEMA: dict[str, Any] = {
     },
     "escalation": "list[dict]",
     "profiles": ("map", {"max_cost_per_request": "num?", "tier_shift": "int", "prefer": "str"}),
-    "budgets": {"per_request": "num?", "per_day": "num?", "per_month": "num?", "on_exceed": "str"},
+    "budgets": {
+        "per_request": "num?",
+        "per_day": "num?",
+        "per_month": "num?",
+        "on_exceed": "str",
+        "per_user_day": "num?",  # each user's share, with a ledger a team shares (issue 14)
+        "per_user_month": "num?",
+    },
     "map_reduce": {"chunk_tokens": "int+", "partial_tokens": "int+", "concurrency": "int+", "above_tokens": "int+?"},
     "privacy": {"local_only": "list[str]"},
+    "ledger": {"url": "str"},  # a PostgreSQL ledger a team shares; never with a password (issue 14)
 }
 # List entries: a name (a default entry's name replaces it), `enabled: false` removes one (see named.py).
 _RULE = {"name": "str", "enabled": "bool", "task": "str", "weight": "int", "patterns": "list[str]"}

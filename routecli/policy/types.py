@@ -165,6 +165,8 @@ class Budgets:
     per_day: Decimal | None
     per_month: Decimal | None
     on_exceed: str
+    per_user_day: Decimal | None = None  # each user's, over a shared ledger (ROUTE_USER / the login name)
+    per_user_month: Decimal | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,6 +203,7 @@ class Policy:
     discovered: frozenset[str] = frozenset()  # local providers whose server answered discovery (discover.py)
     silent: frozenset[str] = frozenset()  # local providers discovery asked that did not answer
     classify_model: ModelClassifier | None = None  # off unless `classify.model` names one
+    ledger_url: str | None = None  # ledger.url: a shared PostgreSQL ledger (ROUTE_LEDGER_URL wins)
 
     def model(self, alias: str) -> Model:
         if alias not in self.models:

@@ -20,7 +20,6 @@ from typing import Any
 
 from routecli import __version__
 from routecli.errors import EXIT_LEDGER, EXIT_OK, EXIT_PROVIDER, EXIT_USAGE, LedgerError, PolicyError
-from routecli.ledger import cooldowns
 from routecli.paths import Paths
 from routecli.policy.environment import Environment, mask, read_environment
 from routecli.policy.load import default_policy_path, load_policy, user_policy_path, validate_file
@@ -258,7 +257,40 @@ def ledger_report(path: Path) -> dict[str, Any]:
     return report
 
 
-def cooldown_rows(path: Path) -> list[dict[str, Any]]:
+def shared_ledger_report(paths: Paths) -> dict[str, Any]:
+    """The team's PostgreSQL ledger: its URL (password masked), whether it answers, its rows; pending rows here."""
+    from routecli.ledger.pg_schema import PG_SCHEMA_VERSION
+    from routecli.ledger.record import pending_rows
+    from routecli.ledger.target import ledger_target
+
+    target = ledger_target(paths, need_driver=False)
+    report: dict[str, Any] = {
+        "path": target.describe(),
+        "shared": True,
+        "exists": False,
+        "schema_version": None,
+        "supported_schema_version": PG_SCHEMA_VERSION,
+        "rows": None,
+        "writable": None,
+        "error": None,
+    }
+    try:
+        with target.open(readonly=True) as ledger:
+            report["exists"] = True
+            report["schema_version"] = ledger.schema_version()
+            if report["schema_version"]:
+                report["rows"] = ledger.query("SELECT COUNT(*) FROM attempts")[0][0]
+    except LedgerError as exc:
+        report["error"] = exc.message
+    pending = [{"path": str(path), "rows": rows} for path, rows in pending_rows(target.path)]
+    report["pending"] = pending
+    report["pending_rows"] = sum(p["rows"] for p in pending)
+    return report
+
+
+def cooldown_rows(paths: Paths) -> list[dict[str, Any]]:
+    from routecli.ledger import shared_cooldowns
+
     now = time.time()
     return [
         {
@@ -267,7 +299,7 @@ def cooldown_rows(path: Path) -> list[dict[str, Any]]:
             "until": datetime.fromtimestamp(entry.until).astimezone().isoformat(timespec="seconds"),
             "seconds_left": math.ceil(entry.until - now),
         }
-        for key, entry in sorted(cooldowns.load(path, now).items(), key=lambda item: item[1].until)
+        for key, entry in sorted(shared_cooldowns.load(paths, now).items(), key=lambda item: item[1].until)
     ]
 
 
@@ -276,10 +308,11 @@ def cooldown_rows(path: Path) -> list[dict[str, Any]]:
 
 def diagnose(explicit: str | None, paths: Paths, ping: bool) -> dict[str, Any]:
     policy_report, policy = check_policy(explicit, paths)
+    paths = paths.with_ledger_url(policy.ledger_url if policy else None)
     rows = provider_rows(policy) if policy else []
     if ping and policy:
         ping_all(policy, rows)
-    ledger = ledger_report(paths.ledger)
+    ledger = shared_ledger_report(paths) if paths.ledger_url else ledger_report(paths.ledger)
     problems = []
     code = EXIT_OK
     if not policy_report["ok"]:
@@ -304,7 +337,7 @@ def diagnose(explicit: str | None, paths: Paths, ping: bool) -> dict[str, Any]:
         "providers": rows,
         "pinged": ping,
         "ledger": ledger,
-        "cooldowns": cooldown_rows(paths.cooldowns),
+        "cooldowns": cooldown_rows(paths),
         "warnings": warnings,
         "problems": problems,
         "ok": not problems,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from routecli.errors import NoLocalServer, ProviderFailure, Stopped
-from routecli.ledger import cooldowns
+from routecli.ledger import shared_cooldowns
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
 from routecli.policy.prices import PriceTable
@@ -192,7 +192,7 @@ class Executor:
         model = self.policy.models[alias]
         key = f"provider:{model.provider}" if scope == "provider" else f"model:{alias}"
         reason = f"{error.status} {error.kind.value}" if error.status else error.kind.value
-        cooldowns.add(self.paths.cooldowns, key, seconds, reason)
+        shared_cooldowns.add(self.paths, key, seconds, reason)  # the team's, with a shared ledger
 
     def _attempt(
         self,

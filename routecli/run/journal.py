@@ -13,7 +13,9 @@ import threading
 from collections.abc import Callable
 
 from routecli.errors import LedgerError
+from routecli.ledger import attribution
 from routecli.ledger.record import record
+from routecli.ledger.target import ledger_target
 from routecli.paths import Paths
 from routecli.routing.plan import Plan
 from routecli.run.attempts import Attempt
@@ -24,7 +26,13 @@ StagedAttempt = tuple[str | None, Attempt]  # the stage ("map 3/12", None for a 
 
 class Journal:
     def __init__(
-        self, plan: Plan, paths: Paths, command: str, log_prompts: bool, notice: Callable[[str], None]
+        self,
+        plan: Plan,
+        paths: Paths,
+        command: str,
+        log_prompts: bool,
+        notice: Callable[[str], None],
+        tag: str | None = None,
     ) -> None:
         self.plan = plan
         self.paths = paths
@@ -32,15 +40,17 @@ class Journal:
         self.log_prompts = log_prompts
         self.notice = notice
         self.request_id = new_request_id()
+        self.target = ledger_target(paths)  # the file, or the database a team shares
+        self.by = attribution.current(tag)  # who makes these calls: every row of the request carries it
         self.finished: list[StagedAttempt] = []  # appended from the chunk threads too (list.append is atomic)
         self._lock = threading.Lock()  # one notice about a repaired ledger, not one per thread
 
     def ahead(self, stage: str | None, estimate: Attempt) -> None:
         """Write the in-flight row of an attempt about to be sent. Never raises: the reply comes first, and
         a ledger that cannot take it keeps the row pending; the settling write reports that (exit 8)."""
-        rows = rows_for(self.plan, [(stage, estimate)], self.command, self.log_prompts, self.request_id)
+        rows = rows_for(self.plan, [(stage, estimate)], self.command, self.log_prompts, self.request_id, self.by)
         try:
-            repaired = record(self.paths.ledger, rows)
+            repaired = record(self.target, rows)
         except LedgerError:
             return
         if repaired:
@@ -55,5 +65,5 @@ class Journal:
 
     def settle(self) -> str | None:
         """Write every finished attempt, settling its row; raises LedgerError. Returns a repair notice."""
-        rows = rows_for(self.plan, self.finished, self.command, self.log_prompts, self.request_id)
-        return record(self.paths.ledger, rows)
+        rows = rows_for(self.plan, self.finished, self.command, self.log_prompts, self.request_id, self.by)
+        return record(self.target, rows)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from routecli.ledger import attribution
+from routecli.ledger.attribution import Attribution
 from routecli.ledger.facts import DecisionFacts
 from routecli.ledger.store import Row
 from routecli.routing.plan import Plan
@@ -21,10 +23,12 @@ def rows_for(
     command: str,
     log_prompt: bool,
     request_id: str | None = None,
+    by: Attribution | None = None,
 ) -> list[Row]:
     """One row per attempt; `attempts` pairs each with its stage (None for a single call). The rows written
-    ahead and the settled ones of one request share `request_id`."""
+    ahead and the settled ones of one request share `request_id`; `by`: who made the calls."""
     request_id = request_id or new_request_id()
+    by = by or attribution.current()
     decision = plan.decision
     prompt = plan.request.prompt() if log_prompt else None
     facts = decision_facts(plan)
@@ -64,6 +68,9 @@ def rows_for(
                 overhead_s=attempt.overhead_s,
                 facts=facts,
                 attempt_id=attempt.attempt_id,
+                user_name=by.user,
+                host=by.host,
+                tag=by.tag,
             )
         )
     return rows

@@ -91,13 +91,32 @@ def run_request(
 ) -> int:
     """`prior`: calls already made for this request (the model classifier's), recorded with its attempts.
     `keep(plan, outcome, interrupted)` is given each reply (a partial one too) after it is printed, for the
-    history; it returns a notice or None."""
+    history; it returns a notice or None. With a ledger a team shares, the run's worst case is reserved against
+    the team's budgets first (run/budget_hold.py), and released whatever happens."""
+    from routecli.run.budget_hold import hold_budget
+    from routecli.ui.render import notice
+
+    with hold_budget(plan, policy, paths, display.tag, lambda text: None if display.quiet else notice(text)):
+        return _run_request(plan, policy, paths, environment, display, command, notices, prior, keep)
+
+
+def _run_request(
+    plan: Plan,
+    policy: Policy,
+    paths: Paths,
+    environment: Environment,
+    display: Display,
+    command: str,
+    notices: tuple[str, ...],
+    prior: Sequence[tuple[str | None, Attempt]],
+    keep: Callable[[Plan, Outcome, bool], str | None] | None,
+) -> int:
     from routecli.ui.render import notice, print_json, show_panel, usage_line
 
     output = TerminalOutput(display)
     for line in notices:
         output.notice(line)
-    journal = Journal(plan, paths, command, display.log_prompts, output.notice)  # every attempt, written ahead
+    journal = Journal(plan, paths, command, display.log_prompts, output.notice, display.tag)  # written ahead
     for stage, attempt in prior:
         journal.done(stage, attempt)
     if plan.truncation is not None:

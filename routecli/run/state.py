@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from routecli.ledger import cooldowns
+from routecli.ledger import shared_cooldowns
 from routecli.paths import Paths
 from routecli.policy.environment import Environment, read_environment
 from routecli.policy.prices import PriceTable, resolve_prices
@@ -32,7 +32,7 @@ def read_world(policy: Policy, paths: Paths, repair: bool = False) -> World:
     state = RoutingState(
         keys_present={name: environment.has_key(name) for name in policy.providers},
         local_enabled=environment.local_enabled,
-        cooldowns=cooldowns.load(paths.cooldowns, now),
+        cooldowns=shared_cooldowns.load(paths, now),
         spent_today=today,
         spent_month=month,
         now=now,
@@ -42,8 +42,13 @@ def read_world(policy: Policy, paths: Paths, repair: bool = False) -> World:
 
 def _spent(policy: Policy, paths: Paths, repair: bool) -> tuple[Decimal, Decimal, str | None]:
     """Today's and this month's spend, read from the ledger only when a budget needs them."""
-    if (policy.budgets.per_day is None and policy.budgets.per_month is None) or not paths.ledger.exists():
+    from routecli.ledger.target import ledger_target
+
+    target = ledger_target(paths)
+    budgets = policy.budgets
+    limits = (budgets.per_day, budgets.per_month, budgets.per_user_day, budgets.per_user_month)
+    if all(limit is None for limit in limits) or not target.exists():
         return Decimal(0), Decimal(0), None
     from routecli.ledger.record import spent
 
-    return spent(paths.ledger, repair=repair)
+    return spent(target, repair=repair)

@@ -15,3 +15,4 @@ class Display:
     no_color: bool = False
     log_prompts: bool = False  # store the prompt text in the ledger (off by default)
     panel: bool = True  # the routing panel before a reply (`route chat` shows a status line after it instead)
+    tag: str | None = None  # --tag: a project tag on the ledger rows (else ROUTE_TAG)

@@ -68,9 +68,12 @@ def render_text(report: dict[str, Any], color: bool) -> str:
         out.append("")
     ledger = report["ledger"]
     out.append("Ledger")
-    lines = [["path", ledger["path"]]]
+    lines = [["path", ledger["path"] + (" (shared, PostgreSQL)" if ledger.get("shared") else "")]]
+    if ledger.get("shared") and not ledger["exists"]:
+        lines.append(["state", "not reachable: calls still run, their rows wait here until it is"])
     if ledger["exists"]:
-        lines.append(["size", f"{ledger['size_bytes']:,} bytes"])
+        if ledger.get("size_bytes") is not None:
+            lines.append(["size", f"{ledger['size_bytes']:,} bytes"])
         version = ledger["schema_version"]
         supported = ledger["supported_schema_version"]
         if version is not None:
@@ -78,7 +81,7 @@ def render_text(report: dict[str, Any], color: bool) -> str:
             lines.append(["schema", f"version {version}{note}"])
         if ledger["rows"] is not None:
             lines.append(["rows", f"{ledger['rows']:,}"])
-    else:
+    elif not ledger.get("shared"):
         lines.append(["size", "not created yet (the first call creates it)"])
     if ledger["pending_rows"]:
         where = ", ".join(p["path"] for p in ledger["pending"])
