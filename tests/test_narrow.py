@@ -12,6 +12,7 @@ from conftest import ALL_KEYS, REPO
 
 from routecli.ledger.record import record
 from routecli.ledger.store import Row
+from routecli.ledger.target import LedgerTarget
 
 NARROW = {"COLUMNS": "80"}
 WIDE = {"COLUMNS": "120"}
@@ -63,7 +64,7 @@ def _seed(home: Path) -> None:
         rows.append(_attempt(f"a{n}", "ollama/llama3.2:3b-instruct", "ollama", 0, "fallback", "summarize"))
         rows.append(_attempt(f"a{n}", "kimi-k2-thinking", "moonshot", 1, "ok", "summarize"))
         rows.append(_attempt(f"b{n}", "claude-haiku", "anthropic", 0, "ok"))
-    record(home / "data" / "ledger.sqlite3", rows)
+    record(LedgerTarget(home / "data" / "ledger.sqlite3"), rows)
 
 
 # --- evidence -------------------------------------------------------------------------------------------

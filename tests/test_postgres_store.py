@@ -87,17 +87,18 @@ def test_sqlite_still_reads_its_own_rows(tmp_path: Path):
     assert sqlite3.connect(tmp_path / "ledger.sqlite3").execute("SELECT SUM(calls) FROM rollup").fetchone()[0] == 30
 
 
-def test_a_row_settled_in_place_by_attempt_id_keeps_the_rollup_equal_to_the_rows(pg_url, tmp_path, monkeypatch):
-    """Ready for write-ahead rows (branch `interrupts`): when COLUMNS gains attempt_id, a row written ahead as
-    in flight at its worst case and written again settled replaces it, and the rollup follows the UPDATE."""
-    from routecli.ledger import store
+def test_a_row_settled_in_place_by_attempt_id_keeps_the_rollup_equal_to_the_rows(pg_url, tmp_path):
+    """Write-ahead rows: a row written ahead as in flight at its worst case and written again settled replaces
+    it (the same attempt_id), and the rollup follows the UPDATE."""
+    status_at, cost_at, id_at = COLUMNS.index("status"), COLUMNS.index("cost_nano"), COLUMNS.index("attempt_id")
 
-    monkeypatch.setattr(store, "COLUMNS", (*COLUMNS, "attempt_id"))
-    status_at, cost_at = COLUMNS.index("status"), COLUMNS.index("cost_nano")
+    def with_id(row: tuple, n: int) -> tuple:
+        return (*row[:id_at], f"a{n}", *row[id_at + 1 :])
+
     rows = [row.values() for row in _rows(40, seed=9)]
-    ahead = [(*row[:status_at], "in_flight", *row[status_at + 1 : cost_at], 9_999_999, *row[cost_at + 1 :], f"a{n}")
+    ahead = [with_id((*row[:status_at], "in_flight", *row[status_at + 1 : cost_at], 9_999_999, *row[cost_at + 1 :]), n)
              for n, row in enumerate(rows)]
-    settled = [(*row, f"a{n}") for n, row in enumerate(rows)]
+    settled = [with_id(row, n) for n, row in enumerate(rows)]
     with PgLedger(pg_url, tmp_path / "l.sqlite3") as pg:
         assert pg.write_values(ahead) == 40
         assert pg.write_values(settled) == 40  # each replaces its row written ahead

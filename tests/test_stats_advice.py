@@ -14,6 +14,7 @@ from conftest import provider_env
 from routecli.ledger.facts import DecisionFacts
 from routecli.ledger.record import record
 from routecli.ledger.store import _MIGRATIONS, Row
+from routecli.ledger.target import LedgerTarget
 from routecli.run.advice import MIN_FIRST_CHOICE_CALLS
 
 HAIKU_SUMMARIZES = "tasks:\n  summarize:\n    candidates: [mistral-large, claude-haiku]\n"
@@ -58,11 +59,11 @@ def _ledger(home: Path) -> Path:
 def _haiku_first_choice(home: Path, calls: int, ok: int) -> None:
     """claude-haiku as the chosen model of chat requests: `ok` of `calls` succeeded."""
     rows = [_row(n, "chat", "claude-haiku", "anthropic", status="ok" if n < ok else "error") for n in range(calls)]
-    record(_ledger(home), rows)
+    record(LedgerTarget(_ledger(home)), rows)
 
 
 def _summaries_by_mistral_large(home: Path, count: int = 10) -> None:
-    record(_ledger(home), [_row(n, "summarize", "mistral-large", "mistral") for n in range(count)])
+    record(LedgerTarget(_ledger(home)), [_row(n, "summarize", "mistral-large", "mistral") for n in range(count)])
 
 
 def test_an_ask_records_the_decisions_complexity(route, home, fake_provider):
@@ -81,7 +82,7 @@ def test_no_advice_for_a_fallback_that_fails_half_its_calls_and_would_change_not
     for n in range(25):
         rows.append(_row(n, "summarize", "mistral-large", "mistral", 0, "fallback", f"s{n}"))
         rows.append(_row(n, "summarize", "claude-haiku", "anthropic", 1, "ok" if n < 12 else "error", f"s{n}"))
-    record(_ledger(home), rows)
+    record(LedgerTarget(_ledger(home)), rows)
     _summaries_by_mistral_large(home, 10)
     _haiku_first_choice(home, 30, 30)  # an excellent record as chat's first choice does not change that
     data = route("stats", "--json").json()
@@ -135,7 +136,7 @@ def test_calls_as_a_fallback_are_not_first_choice_calls(route, home, tmp_path):
     for n in range(30):  # 30 successful calls, all after another model failed
         rows.append(_row(n, "chat", "mistral-medium", "mistral", 0, "fallback", f"c{n}"))
         rows.append(_row(n, "chat", "claude-haiku", "anthropic", 1, "ok", f"c{n}"))
-    record(_ledger(home), rows)
+    record(LedgerTarget(_ledger(home)), rows)
     _summaries_by_mistral_large(home, 10)
     assert route("stats", "--policy", "mine.yaml", "--json").json()["tier_advice"] == []
 
@@ -143,7 +144,8 @@ def test_calls_as_a_fallback_are_not_first_choice_calls(route, home, tmp_path):
 def test_requests_recorded_before_complexity_was_are_not_replayed(route, home, tmp_path):
     (tmp_path / "mine.yaml").write_text(HAIKU_SUMMARIZES)
     _haiku_first_choice(home, 30, 30)
-    record(_ledger(home), [_row(n, "summarize", "mistral-large", "mistral", complexity=None) for n in range(10)])
+    rows = [_row(n, "summarize", "mistral-large", "mistral", complexity=None) for n in range(10)]
+    record(LedgerTarget(_ledger(home)), rows)
     assert route("stats", "--policy", "mine.yaml", "--json").json()["tier_advice"] == []
 
 

@@ -36,8 +36,9 @@ def load(policy_path: str | None, discover: bool = False, local: bool = False) -
 
 def ledger_paths(policy_path: str | None, tolerant: bool = False) -> Paths:
     """The paths with the ledger this run uses: ROUTE_LEDGER_URL, else the policy's ledger.url (the policy is
-    read only when the environment does not say), else the file in the data folder. `tolerant` (reports): a
-    broken policy does not stop them; they read the ledger the environment names, and say so."""
+    read only when the environment does not say), else the file in the data folder. `tolerant` (`route stats`,
+    which says why it gives no advice): a broken policy does not stop it; it reads the ledger the environment
+    names."""
     from routecli.errors import PolicyError
     from routecli.paths import get_paths
     from routecli.policy.load import load_policy
@@ -47,12 +48,9 @@ def ledger_paths(policy_path: str | None, tolerant: bool = False) -> Paths:
         return paths
     try:
         return paths.with_ledger_url(load_policy(policy_path, paths.config_dir, paths.cache_dir).ledger_url)
-    except PolicyError as error:
+    except PolicyError:
         if not tolerant:
             raise
-        from routecli.ui.render import notice
-
-        notice(f"the policy cannot be read ({error.message}); reading the ledger in {paths.data_dir}")
         return paths
 
 

@@ -64,7 +64,7 @@ def costs(
     from routecli.ui.render import print_json
     from routecli.ui.report_view import costs_csv, costs_table
 
-    paths = ledger_paths(policy, tolerant=vs is None)
+    paths = ledger_paths(policy)
     groups = [part.strip() for item in by or [] for part in item.split(",") if part.strip()]
     baseline = None
     if vs:

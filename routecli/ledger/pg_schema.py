@@ -20,6 +20,7 @@ CREATE TABLE attempts (
     cost_usd TEXT, cost_nano BIGINT, price_source TEXT, first_token_s DOUBLE PRECISION,
     total_s DOUBLE PRECISION, reason TEXT, prompt TEXT, stage TEXT, first_byte_s DOUBLE PRECISION,
     overhead_s DOUBLE PRECISION,
+    complexity INTEGER, decision_tokens INTEGER, input_bytes INTEGER, flags TEXT, policy_hash TEXT,
     user_name TEXT, host TEXT, tag TEXT,
     attempt_id TEXT
 )"""

@@ -31,6 +31,7 @@ from typing import Any
 
 from routecli.errors import BudgetError, LedgerError
 from routecli.ledger.store import NANO, Ledger
+from routecli.ledger.writeahead import IN_FLIGHT
 from routecli.policy.prices import money
 
 RESERVATION_TTL_S = 15 * 60
@@ -86,7 +87,7 @@ def reserve(
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (BUDGET_LOCK,))
             conn.execute("DELETE FROM reservations WHERE expires_at <= now()")  # left by processes that died
             for scope in scopes:
-                spent = _spent(ledger, scope)
+                spent = _spent(ledger, scope, now)
                 held = _reserved(conn, scope)
                 if spent + held + amount > scope.budget:
                     raise BudgetError(
@@ -112,11 +113,24 @@ def release(ledger: Ledger, reservation: int) -> None:
         raise LedgerError(f"cannot release a reservation: {str(error).strip().splitlines()[0]}") from None
 
 
-def _spent(ledger: Ledger, scope: _Scope) -> Decimal:
-    if scope.user is None:
-        return ledger.spent_since(scope.since)
-    sums: Any = ledger.aggregate(("user_name",), scope.since, None).get((scope.user,))
-    return Decimal(sums[_COST] if sums else 0) / NANO
+def _spent(ledger: Ledger, scope: _Scope, now: float) -> Decimal:
+    """What the settled rows cost, plus the rows written ahead that no live reservation covers any more (a process
+    that died: the call may have been billed). A running call's in-flight row is not counted here: its request's
+    reservation, at the same worst case or more, already is."""
+    keys = ("status",) if scope.user is None else ("user_name", "status")
+    total = 0
+    for key, sums in ledger.aggregate(keys, scope.since, None).items():
+        if scope.user is not None and key[0] != scope.user:
+            continue
+        if key[-1] != IN_FLIGHT:
+            total += sums[_COST]
+    sql = "SELECT COALESCE(SUM(cost_nano), 0) FROM attempts WHERE status = %s AND ts >= %s AND ts < %s"
+    params: tuple[Any, ...] = (IN_FLIGHT, scope.since, now - RESERVATION_TTL_S)
+    if scope.user is not None:
+        sql += " AND user_name = %s"
+        params += (scope.user,)
+    total += int(ledger.conn.execute(sql, params).fetchone()[0])
+    return Decimal(total) / NANO
 
 
 def _reserved(conn: Any, scope: _Scope) -> Decimal:

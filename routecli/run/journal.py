@@ -53,7 +53,7 @@ class Journal:
             repaired = record(self.target, rows)
         except LedgerError:
             return
-        if repaired:
+        if repaired and not self.target.shared:  # a shared ledger away: the settling write says where rows wait
             with self._lock:
                 self.notice(repaired)
 
