@@ -59,7 +59,7 @@ POSITIVES = [
     (K.PACKAGE_TOKEN, "//registry.npmjs.org/:_authToken=npm_" + "Ab3Cd5Ef7Gh9Ij1Kl3Mn5Op7Qr9St1Uv3Wx5Y"),
     (K.JWT, "Cookie: session=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTQyIiwiYWRtaW4iOnRydWV9."
      + "Qm3Lk9Xz2Wv5Ty8Rp1Nb4Hc7Gd0Fe6Sa"),
-    (K.URL_PASSWORD, "DATABASE_URL=postgres://u:pass@h/db"),
+    (K.URL_PASSWORD, "DATABASE_URL=postgres://u:Tr0ub4dor3x@h/db"),
     (K.URL_PASSWORD, "amqp://admin:Pr0d-Rabbit!@mq.internal:5672/"),
     (K.ASSIGNED_SECRET, "APP_NAME=shop\nNAME_SECRET=8f3Kq9Zx2Lm7Wv4Tp6Yr1Nb5\n"),
     (K.ASSIGNED_SECRET, "PASSWORD=Tr0ub4dor&3-horse"),

@@ -74,7 +74,7 @@ def test_explain_shows_the_finding_masked_and_the_decision(route, fake_provider,
     (tmp_path / ".env").write_text(DOTENV)
     env = provider_env(fake_provider)
     result = route("explain", "check", "-f", ".env", "--json", env=env)
-    assert result.returncode == 2  # nothing can take it: `ask` would stop here too
+    assert result.returncode == 0 and "`route ask` would stop here (exit 2)" in result.stderr  # a dry run shows it
     data = result.json()
     assert data["secrets"] == {
         "found": [{"kind": "assigned_secret", "what": "a secret value (DB_PASSWORD)", "source": "file .env",
@@ -153,3 +153,14 @@ def test_summarize_names_the_line_of_the_users_own_text(route, fake_provider):
     assert result.returncode == 2
     assert "the prompt line 2 holds a password in a URL" in result.stderr
     assert fake_provider.requests == []
+
+
+def test_the_readmes_own_first_command_runs(route):
+    """CI's main job: the README (which shows `postgres://u:pass@h` as an example) is no secret, and a dry run
+    that finds one reports it and exits 0 (what `route ask` would do is a notice)."""
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    result = route("explain", "Summarize this file", "-f", str(readme))
+    assert result.returncode == 0, result.stderr
+    found = route("explain", "connect with postgres://admin:Xk9v2LqP7zR@db/x")
+    assert found.returncode == 0 and "route ask` would stop here (exit 2)" in found.stderr
+    assert "Xk9v2LqP7zR" not in found.stdout + found.stderr

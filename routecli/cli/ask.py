@@ -112,7 +112,7 @@ def explain(
     cid: CidOpt = None,
 ) -> None:
     """Dry run: show which model would take the prompt, the candidates' verdicts, and why. Calls no model."""
-    from routecli.errors import NoModelError
+    from routecli.errors import NoModelError, SecretError
     from routecli.routing.plan import require_model, single_call_worst
     from routecli.ui.policy_view import masked
     from routecli.ui.render import (
@@ -153,6 +153,8 @@ def explain(
         side_calls_report(plan)
     try:
         require_model(plan)
+    except SecretError as exc:  # the decision a dry run is for: shown above (Secrets), and what ask would do
+        notice(f"{exc.message}; `route ask` would stop here (exit {exc.exit_code})")
     except NoModelError as exc:
         # No provider is reachable from this machine (no keys, no local server, cooling down): showing that
         # is what a dry run is for, so the report stands (exit 0). A pinned model that cannot run, an input

@@ -160,9 +160,15 @@ def _assigned(match: re.Match[str]) -> bool:
     return secret_name(match.group("name")) and assigned_value(match.group("value"))
 
 
+# What documentation writes where a URL's password goes (`postgres://u:pass@h`): the word, not a password.
+_URL_PLACEHOLDERS = frozenset({"pass", "password", "passwd", "pwd", "pw", "secret", "pass123", "p", "x"})
+
+
 def _url_password(match: re.Match[str]) -> bool:
     value = match.group("value")
-    return not (value.startswith(("$", "{", "<", "%")) or len(set(value)) == 1)
+    if value.startswith(("$", "{", "<", "%")) or len(set(value)) == 1:
+        return False
+    return not (placeholder(value) or value.lower() in _URL_PLACEHOLDERS)
 
 
 _B = r"(?<![A-Za-z0-9_-])"  # a token starts at a word edge
