@@ -174,3 +174,22 @@ def test_term_and_hup_before_any_call_exit_143_and_129(home, signum, code):
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == code, err.decode()
     assert out == b"" and b"Traceback" not in err, err.decode()
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_term_and_hup_end_a_chat_not_only_its_reply(home, fake_provider, tmp_path, signum, code):
+    """Ctrl-C stops one reply of `route chat`; SIGTERM and SIGHUP stop the session (a script's timeout, a closed
+    terminal), whether a reply is streaming or not, and the turn that was stopped is recorded."""
+    fake_provider.script("anthropic", Reply(text="a b c d e f g h", chunks=8, chunk_delay=0.4),
+                         Reply(text="second"), Reply(text="third"))
+    turns = tmp_path / "turns.txt"
+    turns.write_text("hello there\nand again\nonce more\n")
+    proc = _start(home, fake_provider, "chat", "-m", "claude-haiku", stdin=turns)
+    assert proc.stdout is not None
+    proc.stdout.read1(4096)  # the first reply has begun
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == code, err.decode()
+    assert b"second" not in out and len(fake_provider.requests_for("anthropic")) == 1, err.decode()
+    assert [row["status"] for row in _rows(home)] == ["interrupted"]

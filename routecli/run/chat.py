@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from routecli.errors import EXIT_INTERRUPTED, RouteError
+from routecli.errors import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED, RouteError, Stopped
 from routecli.paths import Paths
 from routecli.policy.types import Policy
 from routecli.routing.inputs import gather
@@ -106,6 +106,9 @@ def run_chat(session: Session, interactive: bool) -> int:
                 sys.stderr.write("\n")
                 return 0
             return session.failed  # `... | route chat` in a script: a failed turn fails the run
+        except Stopped as stop:  # SIGTERM / SIGHUP: the session ends (143 / 129), Ctrl-C only stops a reply
+            sys.stderr.write("\n")
+            return stop.exit_code
         except KeyboardInterrupt:
             if interrupted_at_prompt or not interactive:
                 sys.stderr.write("\n")
@@ -123,15 +126,20 @@ def run_chat(session: Session, interactive: bool) -> int:
                 return 0
             continue
         try:
-            session.turn(text)
+            code = session.turn(text)
         except RouteError as error:  # a failed turn is one line; the session goes on
             error_line(error.message)
             session.failed = session.failed or error.exit_code
             continue
+        except Stopped as stop:
+            sys.stderr.write("\n")
+            return stop.exit_code
         except KeyboardInterrupt:  # Ctrl-C outside the stream (planning, recording): the session goes on
             sys.stderr.write("\n")
             notice("interrupted")
             continue
+        if code in (EXIT_TERMINATED, EXIT_HANGUP):  # the reply was stopped by SIGTERM / SIGHUP: so is the session
+            return code
         if session.last is not None and not session.display.quiet:
             chat_status(session.last, session.cost, session.unpriced, session.display.no_color)
 
