@@ -164,3 +164,15 @@ def test_the_readmes_own_first_command_runs(route):
     found = route("explain", "connect with postgres://admin:Xk9v2LqP7zR@db/x")
     assert found.returncode == 0 and "route ask` would stop here (exit 2)" in found.stderr
     assert "Xk9v2LqP7zR" not in found.stdout + found.stderr
+
+
+def test_a_pasted_key_read_as_an_option_is_never_echoed(route):
+    """`route ask "$(cat key.pem)"`: the argument starts with dashes, so the parser would take it for an option
+    and print it in its error. route says what happened without repeating it, and how to pass it."""
+    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7" + "Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9Lz" * 2
+    pem = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----"
+    result = route("ask", pem)
+    assert result.returncode == 2
+    assert body[:20] not in result.stdout + result.stderr and "put `--` before the prompt" in result.stderr
+    after = route("explain", "--", pem)  # given after --, it is the prompt, and the secret scan keeps it home
+    assert "a private key" in after.stdout and body[:20] not in after.stdout + after.stderr

@@ -25,6 +25,7 @@ from routecli.errors import (
     EXIT_HANGUP,
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
+    EXIT_USAGE,
     RouteError,
     Stopped,
     interrupt_exit_code,
@@ -39,6 +40,12 @@ def main() -> None:
     debug = debug or os.environ.get("ROUTE_DEBUG", "") not in ("", "0")
     _stopped_by.clear()  # a fresh run (tests run several in one process)
     _stop_on_term_and_hup()
+    text = _text_taken_for_an_option(args)
+    if text is not None:
+        from routecli.ui.render import error_line
+
+        error_line(text)
+        sys.exit(EXIT_USAGE)
     try:
         app(args=args)
     except SystemExit as done:
@@ -80,6 +87,19 @@ def _stop_on_term_and_hup() -> None:
     for name in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), stop)
+
+
+def _text_taken_for_an_option(args: list[str]) -> str | None:
+    """A prompt that starts with a dash (a pasted PEM key, a diff, a Markdown rule) would be read as an option,
+    and the parser's error would print it whole. Say so without repeating it (it may hold a secret)."""
+    end = args.index("--") if "--" in args else len(args)
+    for arg in args[:end]:
+        if arg.startswith("-") and not (arg.startswith("--") and "=" in arg) and (len(arg) > 64 or "\n" in arg):
+            return (
+                f"an argument of {len(arg):,} characters starts with '-' and would be read as an option (it is not "
+                "shown: it may hold a secret); put `--` before the prompt, or pass it on stdin or with -f FILE"
+            )
+    return None
 
 
 def _take_debug(args: list[str]) -> tuple[bool, list[str]]:
