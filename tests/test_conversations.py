@@ -414,3 +414,15 @@ def test_a_short_follow_up_keeps_the_conversations_task(route, fake_provider):
     # a rule still wins: a destructive production action in a follow-up is safety
     risky = route("explain", "-c", "now drop the users table in production", "--json", env=env).json()
     assert risky["task"] == "safety"
+
+
+def test_a_secret_sent_once_with_allow_secrets_is_not_sent_again_without_it(route, fake_provider):
+    """The earlier turns go with every follow-up: a password allowed once is scanned again, and a follow-up
+    without --allow-secrets (to another provider, here) is refused rather than sending it silently."""
+    env = provider_env(fake_provider)
+    first = route("ask", "connect with postgres://admin:Xk9v2LqP7zR@db/x", "--allow-secrets", "-m", "claude-haiku",
+                  env=env)
+    assert first.returncode == 0, first.stderr
+    follow = route("ask", "-c", "and what does it do?", "-m", "gpt", env=env)
+    assert follow.returncode == 2 and "an earlier turn of the conversation" in follow.stderr
+    assert "Xk9v2LqP7zR" not in follow.stderr and not fake_provider.requests_for("openai")

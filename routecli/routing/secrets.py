@@ -104,6 +104,9 @@ def scan(
     sources: list[tuple[str, bytes, int]] = []  # (name, text, the number of its first line)
     if request.system:
         sources.append(("the system prompt", request.system.encode("utf-8", errors="surrogatepass"), 1))
+    if request.history:  # a continued conversation is sent whole: what an earlier turn held goes again
+        earlier = "\n".join(turn.text for turn in request.history)
+        sources.append(("an earlier turn of the conversation", earlier.encode("utf-8", errors="surrogatepass"), 1))
     if request.instruction.strip():
         instruction = request.instruction.encode("utf-8", errors="surrogatepass")
         sources.append(("the prompt", instruction, 1 - request.added_lines))
