@@ -178,6 +178,7 @@ def test_random_bytes_ledger_is_set_aside_and_work_goes_on(route, home, fake_pro
     assert explained.returncode == 0, explained.stderr
     assert "damaged" in explained.stderr and "budgets were checked against the 0 rows" in explained.stderr
     assert ledger.read_bytes() == junk and _damaged_files(ledger) == []
+    assert not any((where / ":memory:").exists() for where in (Path.cwd(), home.parent, home))  # no stray file
     # ask sets it aside (kept, byte for byte), starts a fresh ledger, answers and records the call
     fake_provider.script("mistral", Reply(text="still answered"))
     result = route("ask", "hi", "-m", "mistral-small", env=env)

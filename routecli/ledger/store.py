@@ -207,7 +207,8 @@ class Ledger:
                     f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
                 )
             else:
-                private_file(self.path)  # 0600 in a 0700 folder; SQLite's -wal and -shm take the file's mode
+                if str(self.path) != ":memory:":  # salvage reads a damaged ledger into memory: no file at all
+                    private_file(self.path)  # 0600 in a 0700 folder; SQLite's -wal and -shm take the file's mode
                 # isolation_level=None: we open and commit every transaction ourselves.
                 conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
