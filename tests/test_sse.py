@@ -65,3 +65,22 @@ def test_bad_utf8_is_a_value_error() -> None:
 def test_multibyte_characters_split_across_reads() -> None:
     data = "data: café ☕\n\n".encode()
     assert bytewise(data) == [SseEvent(None, "café ☕", True)]
+
+
+def test_an_unnamed_anthropic_event_with_garbage_breaks_the_stream_instead_of_losing_text():
+    """Anthropic names every event; one without a name is read by its data, so garbage there is a broken stream
+    (the run falls back), never a word silently dropped from a reply that then looks complete."""
+    from routecli.providers.raw import events_of
+    from routecli.providers.raw_anthropic import StreamReader
+
+    def body(middle: bytes) -> list[bytes]:
+        named = (b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, '
+                 b'"delta": {"type": "text_delta", "text": "%s"}}\n\n')
+        return [named % b"Lima", middle, named % b" is the capital.",
+                b'event: message_stop\ndata: {"type": "message_stop"}\n\n']
+
+    with pytest.raises(ValueError):
+        events_of(iter(body(b"data: {not json\n\n")), StreamReader())
+    unnamed = b'data: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": " X"}}\n\n'
+    texts = [e.text for e in events_of(iter(body(unnamed)), StreamReader()) if hasattr(e, "text")]
+    assert "".join(texts) == "Lima X is the capital."

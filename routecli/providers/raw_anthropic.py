@@ -43,8 +43,8 @@ class StreamReader:
         self.stopped = False
 
     def read(self, event: SseEvent) -> TextDelta | None:
-        if event.event in ("ping", None):
-            return None
+        if event.event == "ping" or (event.event is None and not event.data.strip()):
+            return None  # an unnamed event with data is read by its data's type: garbage there is a broken stream
         if event.event == "error":
             raise stream_error(_json_or_text(event.data))
         if not event.data:
