@@ -13,7 +13,6 @@ import time
 from routecli.errors import LedgerError
 from routecli.ledger import cooldowns
 from routecli.ledger.cooldowns import Cooldown
-from routecli.ledger.target import ledger_target
 from routecli.paths import Paths
 
 
@@ -23,6 +22,8 @@ def load(paths: Paths, now: float | None = None) -> dict[str, Cooldown]:
     found = cooldowns.load(paths.cooldowns, now)
     if paths.ledger_url is None:
         return found
+    from routecli.ledger.target import ledger_target  # only with a shared ledger: a personal one reads a file
+
     try:
         with ledger_target(paths).open(readonly=True) as ledger:
             rows = ledger.query("SELECT key, until, reason FROM cooldowns WHERE until > ?", (now,))
@@ -37,6 +38,8 @@ def load(paths: Paths, now: float | None = None) -> dict[str, Cooldown]:
 def add(paths: Paths, key: str, seconds: float, reason: str) -> None:
     """Start (or extend) a cooldown for everyone; best effort, like cooldowns.add, into which it falls back."""
     if paths.ledger_url is not None:
+        from routecli.ledger.target import ledger_target
+
         until = time.time() + seconds
         try:
             with ledger_target(paths).open() as ledger:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from routecli.routing.secrets import Finding
+if TYPE_CHECKING:  # the scanner is imported by the plan that runs it, not by the command line
+    from routecli.routing.secrets import Finding
 
 
 @dataclass(frozen=True, eq=False)

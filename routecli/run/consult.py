@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from routecli.paths import Paths, write_private
 from routecli.policy.types import Policy
@@ -19,9 +20,10 @@ from routecli.routing.inputs import Request
 from routecli.routing.options import RequestOptions
 from routecli.routing.plan import Plan
 from routecli.routing.review import usable
-from routecli.run.attempts import Attempt
-from routecli.run.aux import call_aux
-from routecli.run.state import World
+
+if TYPE_CHECKING:  # explain plans without calling: the side-call machinery is imported only to call
+    from routecli.run.attempts import Attempt
+    from routecli.run.state import World
 
 MAX_ANSWERS = 5000  # the cache keeps the newest answers; an entry is ~120 bytes
 
@@ -68,6 +70,8 @@ def plan_request(
     if problem is not None:  # no request that cannot succeed (a remote model without its key, say)
         planned.notices.append(f"classifier model not consulted: {problem}; the learned classifier decides")
         return planned
+    from routecli.run.aux import call_aux
+
     attempt = call_aux(
         policy,
         world.environment,

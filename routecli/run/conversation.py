@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from routecli.errors import UsageError
 from routecli.history.ids import new_id
-from routecli.history.keep import keep, open_to_read
-from routecli.history.store import Attached, Exchange, Status
-from routecli.history.switch import logging_on
 from routecli.paths import Paths
 from routecli.routing.continuity import FollowUp
-from routecli.routing.plan import Plan
-from routecli.run.attempts import Attempt, Outcome
 from routecli.turns import Turn
+
+if TYPE_CHECKING:  # the history's store is imported when a conversation is read or kept, not by every explain
+    from routecli.history.store import Exchange
+    from routecli.routing.plan import Plan
+    from routecli.run.attempts import Attempt, Outcome
 
 
 @dataclass
@@ -54,6 +55,8 @@ class Conversation:
 
 def load_conversation(paths: Paths, cid: str | None) -> Conversation:
     """The conversation `cid` names (a unique prefix), or the most recent one; UsageError when there is none."""
+    from routecli.history.keep import open_to_read
+
     history, notice = open_to_read(paths.history)
     with history:
         if cid is None:
@@ -81,6 +84,8 @@ class Keeper:
 
     @classmethod
     def for_run(cls, paths: Paths, command: str, conversation: Conversation, no_log: bool) -> Keeper:
+        from routecli.history.switch import logging_on
+
         return cls(paths, command, conversation, not no_log and logging_on(paths.history_switch))
 
     def __call__(self, plan: Plan, outcome: Outcome, interrupted: bool) -> str | None:
@@ -89,10 +94,14 @@ class Keeper:
         self.conversation.add(exchange)
         if not self.enabled:
             return None
+        from routecli.history.keep import keep
+
         return keep(self.paths.history, exchange)
 
 
 def exchange_for(plan: Plan, outcome: Outcome, command: str, cid: str, interrupted: bool) -> Exchange:
+    from routecli.history.store import Attached, Exchange, Status
+
     request = plan.request
     answered: Attempt | None = outcome.final or (outcome.attempts[-1] if outcome.attempts else None)
     started = outcome.attempts[0].started_at if outcome.attempts else time.time()
