@@ -419,12 +419,8 @@ def _ledger_url(raw: LineDict, problems: Problems) -> str | None:
         problems.add(_fail(raw, "url", "ledger.url is not a valid URL"))
         return None
     if secret:
-        problems.add(_fail(
-            raw,
-            "url",
-            "ledger.url must not contain a password (anyone who reads the policy would read it): put it in "
-            "PGPASSWORD or ~/.pgpass, or the whole URL in ROUTE_LEDGER_URL",
-        ))
+        why = "who reads the policy would read it: put it in PGPASSWORD or ~/.pgpass, or the URL in ROUTE_LEDGER_URL"
+        problems.add(_fail(raw, "url", f"ledger.url must not contain a password ({why})"))
         return None
     return str(url)
 
