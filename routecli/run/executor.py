@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from routecli.errors import BudgetError, NoLocalServer, ProviderFailure, Stopped
+from routecli.errors import NoLocalServer, ProviderFailure, Stopped
 from routecli.ledger import shared_cooldowns
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
@@ -260,10 +260,6 @@ class Executor:
             attempt.failure = error
             if self.pauses is not None and error.kind == ErrorKind.RATE_LIMITED:
                 self.pauses.hold(model.provider, error.retry_after or BACKOFF)
-        except BudgetError:  # refused as it was written ahead (ledger/admission.py): nothing was sent for it
-            outcome.attempts.remove(attempt)
-            self.guard.settle(reserved, None)
-            raise
         except (KeyboardInterrupt, OutputClosed, CallCancelled) as stop:
             attempt.status = "interrupted"
             attempt.error = _why_stopped(stop)

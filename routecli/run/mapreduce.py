@@ -14,7 +14,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from routecli.errors import BudgetError, ProviderFailure
+from routecli.errors import ProviderFailure
 from routecli.routing.caps import CapReached
 from routecli.routing.mapreduce import MapReducePlan, map_prompt, reduce_prompt
 from routecli.routing.plan import Plan
@@ -140,7 +140,7 @@ def _stages(
             except ProviderFailure as error:
                 pool.shutdown(cancel_futures=True)
                 raise ProviderFailure(f"a chunk could not be summarized: {error.message}") from None
-            except BudgetError:  # the run's cap, or the budgets as a call was written ahead (other runs' calls)
+            except CapReached:
                 pool.shutdown(cancel_futures=True)  # the chunks not started stay undone; those in flight finish
                 raise
             except BaseException:  # Ctrl-C and the like: the running chunk calls stop and record themselves
