@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -144,8 +144,10 @@ class PgLedger(Ledger):
 
     # --- writing and reading -----------------------------------------------------------------------
 
-    def write_values(self, values: Sequence[tuple[Any, ...]]) -> int:
-        """Store the rows in one transaction; returns how many were new (an attempt already here is skipped)."""
+    def write_values(self, values: Sequence[tuple[Any, ...]], admit: Callable[[Ledger], None] | None = None) -> int:
+        """Store the rows in one transaction; returns how many were new (an attempt already here is skipped).
+        No `admit`: a shared ledger admits whole requests by reservation (run/budget_hold.py), not per row."""
+        assert admit is None, "a shared ledger reserves budgets in run/budget_hold.py"
         if not values:
             return 0
         import psycopg

@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -79,21 +79,22 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def record(target: LedgerTarget, rows: Sequence[Row]) -> str | None:
+def record(target: LedgerTarget, rows: Sequence[Row], admit: Callable[[Ledger], None] | None = None) -> str | None:
     """Write rows, first importing any left pending by an earlier run. On failure keep them pending.
     A damaged ledger is set aside and rebuilt from its readable rows; the notice saying so is returned.
-    A shared ledger that cannot be reached never fails the call: the rows wait, and a notice says where."""
+    A shared ledger that cannot be reached never fails the call: the rows wait, and a notice says where.
+    `admit` may refuse the rows inside their write transaction (BudgetError: nothing written, nothing kept)."""
     if not rows:
         return None
     notice = None
     try:
         try:
-            _write(target, rows)
+            _write(target, rows, admit)
         except DamagedLedgerError as error:
             from routecli.ledger.salvage import repair
 
             notice = repair(target.path, _reason(error))
-            _write(target, rows)
+            _write(target, rows, admit)
     except LedgerError as error:
         kept = _keep_pending(target.path, rows)
         if kept is not None and target.shared:
@@ -106,10 +107,10 @@ def record(target: LedgerTarget, rows: Sequence[Row]) -> str | None:
     return notice
 
 
-def _write(target: LedgerTarget, rows: Sequence[Row]) -> None:
+def _write(target: LedgerTarget, rows: Sequence[Row], admit: Callable[[Ledger], None] | None = None) -> None:
     with target.open() as ledger:
         import_pending(ledger)
-        ledger.write(rows)
+        ledger.write(rows, admit)
 
 
 def _reason(error: LedgerError) -> str:

@@ -18,14 +18,14 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
-from routecli.errors import DamagedLedgerError, LedgerError
+from routecli.errors import DamagedLedgerError, LedgerError, RouteError
 from routecli.ledger import writeahead
 from routecli.ledger.facts import FACT_COLUMNS, DecisionFacts
 from routecli.ledger.sqlite_schema import _MIGRATIONS, ROLLUP_VERSION
@@ -275,19 +275,27 @@ class Ledger:
 
     # --- writing -------------------------------------------------------------------------------------
 
-    def write(self, rows: Sequence[Row]) -> None:
-        self.write_values([row.values() for row in rows])
+    def write(self, rows: Sequence[Row], admit: Callable[[Ledger], None] | None = None) -> None:
+        self.write_values([row.values() for row in rows], admit)
 
-    def write_values(self, values: Sequence[tuple[Any, ...]]) -> int:
+    def write_values(self, values: Sequence[tuple[Any, ...]], admit: Callable[[Ledger], None] | None = None) -> int:
+        """`admit` runs inside the write transaction, before the rows go in, and may refuse them by raising
+        (the budgets of parallel runs, ledger/admission.py): nothing is written then."""
         if not values:
             return 0
         sql = writeahead.upsert_sql(COLUMNS)
         for attempt in range(WRITE_RETRIES):
             try:
                 self.conn.execute("BEGIN IMMEDIATE")  # one transaction: all of a request's attempts or none
+                if admit is not None:
+                    admit(self)  # holds the write lock: no other process writes between this check and the rows
                 self.conn.executemany(sql, values)
                 self.conn.execute("COMMIT")
                 return len(values)  # the number stored
+            except RouteError:  # the admission refused, or could not read: write nothing
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+                raise
             except sqlite3.DatabaseError as error:
                 with contextlib.suppress(sqlite3.Error):
                     self.conn.execute("ROLLBACK")

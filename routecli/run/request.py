@@ -116,7 +116,9 @@ def _run_request(
     output = TerminalOutput(display)
     for line in notices:
         output.notice(line)
-    journal = Journal(plan, paths, command, display.log_prompts, output.notice, display.tag)  # written ahead
+    journal = Journal(  # written ahead, each attempt admitted against the budgets as it is
+        plan, paths, command, display.log_prompts, output.notice, display.tag, budgets=policy.budgets
+    )
     for stage, attempt in prior:
         journal.done(stage, attempt)
     if plan.truncation is not None:
