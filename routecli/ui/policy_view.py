@@ -11,13 +11,15 @@ import os
 import re
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from routecli.policy.diff import Change
 from routecli.policy.environment import mask
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
+
+if TYPE_CHECKING:  # `policy show --diff` only: every explain masks through this module
+    from routecli.policy.diff import Change
 
 # Shapes of API keys seen in the wild; the last is any long run of letters and digits (Mistral's keys).
 _KEY_SHAPES = re.compile(
