@@ -18,7 +18,6 @@ from routecli.policy.types import Policy
 from routecli.routing.caps import attempt_worst, run_cap
 from routecli.routing.classify import classify, estimate_complexity, read_prompt
 from routecli.routing.consult import wanted
-from routecli.routing.continuity import Continuity, FollowUp, continue_on, inherit_task
 from routecli.routing.decide import Decision, RoutingState, Verdict, decide, no_model_error
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
@@ -29,6 +28,7 @@ from routecli.routing.tokens import TokenCount, count
 
 if TYPE_CHECKING:
     from routecli.routing.consult import Consult, ModelAnswer
+    from routecli.routing.continuity import Continuity, FollowUp
     from routecli.routing.mapreduce import MapReducePlan
     from routecli.routing.review import ReviewPlan
 
@@ -85,7 +85,7 @@ def make_plan(
     options = options.but(secrets=scan(request, policy.privacy.local_only, known_keys))
     decision, consult = _decide(request, policy, prices, state, options, answer, follow=follow)
     previous = follow.model if follow else None
-    decision, continuity = continue_on(decision, previous, pinned=options.pinned is not None)
+    decision, continuity = _continue_on(decision, previous, pinned=options.pinned is not None)
     mapreduce = None
     if allow_map_reduce and decision.task == "summarize":
         from routecli.routing import mapreduce as mr
@@ -155,7 +155,10 @@ def _decide(
         consult = replace(consult, answer=answer)
         task_choice = classify(policy, request.instruction, head, tokens.value, options.task, reading, answer)
     confidence = None if reading is None else reading.confidence
-    task_choice = inherit_task(task_choice, follow, request.instruction, confidence, policy)
+    if follow is not None:  # a follow-up (continuity is imported only for conversations)
+        from routecli.routing.continuity import inherit_task
+
+        task_choice = inherit_task(task_choice, follow, request.instruction, confidence, policy)
     level = estimate_complexity(policy, request.instruction, head, tokens.value, options.complexity, reading)
     return decide(policy, prices, state, options, task_choice, level, tokens), consult
 
@@ -179,7 +182,7 @@ def _truncated(plan: Plan, policy: Policy, answer: ModelAnswer | None, follow: F
         request = truncated(plan.request, max(int(room / per_byte), 1000))
         decision, consult = _decide(request, policy, plan.prices, plan.state, plan.options, answer, follow=follow)
         previous = follow.model if follow else None
-        decision, continuity = continue_on(decision, previous, pinned=plan.options.pinned is not None)
+        decision, continuity = _continue_on(decision, previous, pinned=plan.options.pinned is not None)
         if decision.chosen is not None:
             break
         room = int(room * 0.9)
@@ -228,6 +231,14 @@ def single_call_worst(plan: Plan, policy: Policy) -> dict[str, object]:
         "cap_usd": None if cap is None else float(cap.amount),
         "cap": None if cap is None else cap.name,
     }
+
+
+def _continue_on(decision: Decision, previous: str | None, pinned: bool) -> tuple[Decision, Continuity | None]:
+    if previous is None:
+        return decision, None
+    from routecli.routing.continuity import continue_on
+
+    return continue_on(decision, previous, pinned)
 
 
 def require_model(plan: Plan) -> None:

@@ -42,13 +42,13 @@ def read_world(policy: Policy, paths: Paths, repair: bool = False) -> World:
 
 def _spent(policy: Policy, paths: Paths, repair: bool) -> tuple[Decimal, Decimal, str | None]:
     """Today's and this month's spend, read from the ledger only when a budget needs them."""
+    budgets = policy.budgets
+    limits = (budgets.per_day, budgets.per_month, budgets.per_user_day, budgets.per_user_month)
+    if all(limit is None for limit in limits) or (paths.ledger_url is None and not paths.ledger.exists()):
+        return Decimal(0), Decimal(0), None  # nothing to read (and the ledger's modules stay unimported)
     from routecli.ledger.target import ledger_target
 
     target = ledger_target(paths)
-    budgets = policy.budgets
-    limits = (budgets.per_day, budgets.per_month, budgets.per_user_day, budgets.per_user_month)
-    if all(limit is None for limit in limits) or not target.exists():
-        return Decimal(0), Decimal(0), None
     from routecli.ledger.record import spent
 
     return spent(target, repair=repair)
