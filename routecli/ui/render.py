@@ -17,13 +17,14 @@ from routecli.policy.types import Policy
 from routecli.routing.decide import Decision, Verdict
 from routecli.ui import secrets_view
 from routecli.ui.fit import GAP, keep_columns, width_of, wrap
+from routecli.ui.streams import say
 
 
 def console(file: TextIO, no_color: bool = False) -> Any:
     from rich.console import Console
 
     is_terminal = hasattr(file, "isatty") and file.isatty()
-    return Console(
+    out = Console(
         file=file,
         no_color=no_color or bool(os.environ.get("NO_COLOR")),
         highlight=False,
@@ -31,6 +32,12 @@ def console(file: TextIO, no_color: bool = False) -> Any:
         # A report piped to a file or `less` should not be folded at 80 columns.
         width=None if is_terminal or os.environ.get("COLUMNS") else 160,
     )
+    out.on_broken_pipe = _reader_gone  # Rich's own exits 1; cli.main makes a closed pipe 141 for every command
+    return out
+
+
+def _reader_gone() -> None:
+    raise BrokenPipeError
 
 
 def _float(value: Decimal | None) -> float | None:
@@ -272,15 +279,13 @@ def error_line(message: str) -> None:
     from routecli.ui.policy_view import masked
 
     for line in masked(message).splitlines() or [""]:  # several policy problems: one line each
-        sys.stderr.write(f"route: error: {line}\n")
-    sys.stderr.flush()
+        say(f"route: error: {line}\n")
 
 
 def notice(message: str) -> None:
     from routecli.ui.policy_view import masked
 
-    sys.stderr.write(f"route: {masked(message)}\n")
-    sys.stderr.flush()
+    say(f"route: {masked(message)}\n")
 
 
 def show_panel(decision: Decision, no_color: bool = False) -> None:
