@@ -34,6 +34,7 @@ from routecli.run.journal import Journal
 from routecli.run.review import Review, Reviewing, Verdict, verdict_lines
 from routecli.ui.display import Display
 from routecli.ui.streams import say
+from routecli.ui.terminal_text import shown_on
 
 AUX_STAGES = ("classify", "review")  # the side calls of a request, in its ledger rows and --json
 EXIT_PIPE_CLOSED = EXIT_OUTPUT_CLOSED  # what a shell reports for a writer killed by SIGPIPE
@@ -72,10 +73,11 @@ class TerminalOutput:
 
 
 def _write_reply(text: str) -> None:
-    """Any failure writing the reply is a closed output: the run stops writing, settles its rows and keeps
-    its history (a reader gone, `>/dev/full`, a closed descriptor alike)."""
+    """On a terminal without escape sequences or control characters; elsewhere byte for byte. Any failure
+    writing the reply is a closed output: the run stops writing, settles its rows and keeps its history (a
+    reader gone, `>/dev/full`, a closed descriptor alike)."""
     try:
-        sys.stdout.write(text)
+        sys.stdout.write(shown_on(sys.stdout, text))  # a terminal gets no escape sequence of the model's
         sys.stdout.flush()
     except BrokenPipeError:
         raise OutputClosed from None
