@@ -34,7 +34,7 @@ from routecli.run.journal import Journal
 from routecli.run.review import Review, Reviewing, Verdict, verdict_lines
 from routecli.ui.display import Display
 from routecli.ui.streams import say
-from routecli.ui.terminal_text import shown_on
+from routecli.ui.terminal_text import TerminalFilter
 
 AUX_STAGES = ("classify", "review")  # the side calls of a request, in its ledger rows and --json
 EXIT_PIPE_CLOSED = EXIT_OUTPUT_CLOSED  # what a shell reports for a writer killed by SIGPIPE
@@ -47,12 +47,13 @@ class TerminalOutput:
         self.display = display
         self.wrote = False
         self.ends_with_newline = True
+        self.cleaner = TerminalFilter() if _is_terminal(sys.stdout) else None  # a pipe gets every byte
 
     def emit(self, text: str) -> None:
         if not text:
             return
         self.wrote = True  # before writing: a signal right after the write must still see it (it is flushed at exit)
-        _write_reply(text)
+        _write_reply(text if self.cleaner is None else self.cleaner.feed(text))
         self.ends_with_newline = text.endswith("\n")
 
     def notice(self, message: str) -> None:
@@ -73,11 +74,10 @@ class TerminalOutput:
 
 
 def _write_reply(text: str) -> None:
-    """On a terminal without escape sequences or control characters; elsewhere byte for byte. Any failure
-    writing the reply is a closed output: the run stops writing, settles its rows and keeps its history (a
-    reader gone, `>/dev/full`, a closed descriptor alike)."""
+    """Any failure writing the reply is a closed output: the run stops writing, settles its rows and keeps its
+    history (a reader gone, `>/dev/full`, a closed descriptor alike)."""
     try:
-        sys.stdout.write(shown_on(sys.stdout, text))  # a terminal gets no escape sequence of the model's
+        sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
         raise OutputClosed from None

@@ -25,12 +25,41 @@ class ClosedStream(io.TextIOBase):
         return False
 
 
+class ForgivingStream:
+    """stderr as route uses it: what it cannot take (a full disk, a closed terminal) is lost, and the run goes
+    on; notices, panels and progress are for the person, the reply and the ledger come first."""
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)  # type: ignore[attr-defined, no-any-return]
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()  # type: ignore[attr-defined]
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self._stream.isatty())  # type: ignore[attr-defined]
+        except (OSError, ValueError):
+            return False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
 def stand_in_for_closed() -> None:
-    """At start: a closed stdout fails writes (the reply has nowhere to go), a closed stderr swallows them."""
+    """At start: a closed stdout fails writes (the reply has nowhere to go); stderr never fails a write."""
     if sys.stdout is None:
         sys.stdout = ClosedStream("stdout")
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    if not isinstance(sys.stderr, ForgivingStream):
+        sys.stderr = ForgivingStream(sys.stderr)  # type: ignore[assignment]
 
 
 def say(text: str) -> None:
@@ -45,6 +74,7 @@ def settle(stream_name: str) -> OSError | None:
     exit neither prints "Exception ignored ... BrokenPipeError" nor turns the exit code into 120. Returns the
     failure, if any."""
     stream = getattr(sys, stream_name)
+    stream = getattr(stream, "_stream", stream)  # the stream itself, not its forgiving stand-in
     try:
         stream.flush()
         return None

@@ -13,6 +13,13 @@ _SEQUENCE = re.compile(
     r"|\x1b[ -/]*[0-~]?"  # any other escape (charset switches, ESC c reset)
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but \t and \n, DEL, C1
+_COMPLETE = re.compile(  # a sequence that has ended: its final byte, or its string terminator
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[ -/]*[0-OQ-WYZ\\`-~]"  # not `[`, `]`, P, X, ^, _: those open a longer sequence
+)
+_INTRODUCER = re.compile(r"[\x1b\x90\x98\x9b\x9d\x9e\x9f]")
+_LONGEST_HELD = 256  # an escape sequence still open after this many characters is dropped, not waited for
 
 
 def for_terminal(text: str) -> str:
@@ -27,3 +34,22 @@ def shown_on(stream: TextIO | None, text: str) -> str:
     except (ValueError, OSError):
         terminal = False
     return for_terminal(text) if terminal else text
+
+
+class TerminalFilter:
+    """for_terminal() over a streamed reply: a sequence split between two pieces (ESC here, `]0;title BEL`
+    in the next) is held back until it ends, so none of it shows."""
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        text = self._held + text
+        self._held = ""
+        last = None
+        for last in _INTRODUCER.finditer(text):
+            pass
+        start = None if last is None else last.start()
+        if start is not None and len(text) - start <= _LONGEST_HELD and _COMPLETE.match(text, start) is None:
+            text, self._held = text[:start], text[start:]  # not ended yet: wait for the next piece
+        return for_terminal(text)
