@@ -51,7 +51,6 @@ def main() -> None:
             sys.exit(_stopped_by[-1].exit_code)
         if isinstance(done.__context__, BrokenPipeError):  # Click turns a reader gone into a silent exit 1
             _output_failed(done.__context__)
-        _output_written(done.code)
         raise
     except RouteError as exc:
         from routecli.ui.render import error_line
@@ -62,8 +61,7 @@ def main() -> None:
         sys.exit(interrupt_exit_code(stop))
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error worth a traceback, nor a line.
-        settle("stdout")
-        settle("stderr")
+        settle("stdout")  # Python's own flush at exit must not say "Exception ignored ... BrokenPipeError"
         sys.exit(EXIT_OUTPUT_CLOSED)
     except Exception as exc:
         if _unwritable_output(exc):
@@ -74,15 +72,6 @@ def main() -> None:
 
         error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         sys.exit(EXIT_BUG)
-
-
-def _output_written(code: object) -> None:
-    """Flush stdout before Python does at exit: a full disk or a reader gone becomes exit 141, not a line
-    "Exception ignored ... BrokenPipeError" and exit 120."""
-    failure = settle("stdout")
-    if failure is not None and code in (None, 0):
-        _output_failed(failure)
-    settle("stderr")  # what stderr could not take is lost quietly: the output and the ledger come first
 
 
 def _unwritable_output(exc: Exception) -> bool:
@@ -98,7 +87,6 @@ def _output_failed(failure: OSError) -> None:
     """Exit 141 as for a closed pipe; said on one line unless the reader just went away."""
     if not isinstance(failure, BrokenPipeError):
         say(f"route: error: cannot write the output ({failure.strerror or failure})\n")
-    settle("stderr")
     sys.exit(EXIT_OUTPUT_CLOSED)
 
 

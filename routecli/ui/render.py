@@ -24,7 +24,7 @@ def console(file: TextIO, no_color: bool = False) -> Any:
     from rich.console import Console
 
     is_terminal = hasattr(file, "isatty") and file.isatty()
-    out = Console(
+    return Console(
         file=file,
         no_color=no_color or bool(os.environ.get("NO_COLOR")),
         highlight=False,
@@ -32,12 +32,6 @@ def console(file: TextIO, no_color: bool = False) -> Any:
         # A report piped to a file or `less` should not be folded at 80 columns.
         width=None if is_terminal or os.environ.get("COLUMNS") else 160,
     )
-    out.on_broken_pipe = _reader_gone  # Rich's own exits 1; cli.main makes a closed pipe 141 for every command
-    return out
-
-
-def _reader_gone() -> None:
-    raise BrokenPipeError
 
 
 def _float(value: Decimal | None) -> float | None:

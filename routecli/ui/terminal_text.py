@@ -46,10 +46,7 @@ class TerminalFilter:
     def feed(self, text: str) -> str:
         text = self._held + text
         self._held = ""
-        last = None
-        for last in _INTRODUCER.finditer(text):
-            pass
-        start = None if last is None else last.start()
+        start = max((found.start() for found in _INTRODUCER.finditer(text)), default=None)  # the last one
         if start is not None and len(text) - start <= _LONGEST_HELD and _COMPLETE.match(text, start) is None:
             text, self._held = text[:start], text[start:]  # not ended yet: wait for the next piece
         return for_terminal(text)
