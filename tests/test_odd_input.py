@@ -51,6 +51,14 @@ def test_stray_bytes_among_utf8_become_replacement_characters(route, fake_provid
     assert "naïve \ufffd" in _user_text(fake_provider)
 
 
+def test_a_system_prompt_that_is_not_utf8_is_read_as_latin1(route, home, fake_provider):
+    result = route("ask", "hello there!", "--system", "r\udce9ponds", env=provider_env(fake_provider))
+    assert result.returncode == 0, result.stderr
+    assert "--system: not valid UTF-8, decoded as Latin-1" in result.stderr
+    assert "réponds" in _user_text(fake_provider)
+    assert _settled(home) == ["ok"]
+
+
 @pytest.mark.process
 def test_a_real_non_utf8_argv_is_not_a_traceback(home, fake_provider):
     env = _clean_env(home)
