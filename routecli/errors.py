@@ -20,6 +20,7 @@ EXIT_BELOW_FLOOR = 9  # `route eval`: accuracy below --min-accuracy / --min-task
 EXIT_INTERRUPTED = 130  # Ctrl-C
 EXIT_HANGUP = 129  # SIGHUP: the terminal closed, the SSH session dropped (128 + 1, as a shell reports it)
 EXIT_TERMINATED = 143  # SIGTERM: `timeout`, a service stop (128 + 15)
+EXIT_OUTPUT_CLOSED = 141  # stdout closed, gone (`| head`) or full: what a shell reports for SIGPIPE (128 + 13)
 
 
 class RouteError(Exception):

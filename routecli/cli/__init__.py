@@ -5,6 +5,7 @@ Only wiring lives in `cli/`; every command module registers itself on `app` (cli
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -24,12 +25,14 @@ from routecli.errors import (
     EXIT_BUG,
     EXIT_HANGUP,
     EXIT_INTERRUPTED,
+    EXIT_OUTPUT_CLOSED,
     EXIT_TERMINATED,
     EXIT_USAGE,
     RouteError,
     Stopped,
     interrupt_exit_code,
 )
+from routecli.ui.streams import say, settle, stand_in_for_closed
 
 _stopped_by: list[Stopped] = []  # the SIGTERM / SIGHUP received, if any
 
@@ -40,6 +43,7 @@ def main() -> None:
     debug = debug or os.environ.get("ROUTE_DEBUG", "") not in ("", "0")
     _stopped_by.clear()  # a fresh run (tests run several in one process)
     _stop_on_term_and_hup()
+    stand_in_for_closed()
     text = _text_taken_for_an_option(args)
     if text is not None:
         from routecli.ui.render import error_line
@@ -52,6 +56,8 @@ def main() -> None:
         # Typer turns any KeyboardInterrupt that reaches it (reading stdin, planning) into exit 130.
         if done.code == EXIT_INTERRUPTED and _stopped_by:
             sys.exit(_stopped_by[-1].exit_code)
+        if isinstance(done.__context__, BrokenPipeError):  # Click turns a reader gone into a silent exit 1
+            _output_failed(done.__context__)
         raise
     except RouteError as exc:
         from routecli.ui.render import error_line
@@ -61,18 +67,34 @@ def main() -> None:
     except KeyboardInterrupt as stop:
         sys.exit(interrupt_exit_code(stop))
     except BrokenPipeError:
-        # The reader went away (e.g. `| head`): not an error worth a traceback.
-        try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        finally:
-            sys.exit(141)
+        # The reader went away (e.g. `| head`): not an error worth a traceback, nor a line.
+        settle("stdout")  # Python's own flush at exit must not say "Exception ignored ... BrokenPipeError"
+        sys.exit(EXIT_OUTPUT_CLOSED)
     except Exception as exc:
+        if _unwritable_output(exc):
+            _output_failed(exc)  # a report that could not be written (`route models >/dev/full`, `>&-`)
         if debug:
             raise
         from routecli.ui.render import error_line
 
         error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         sys.exit(EXIT_BUG)
+
+
+def _unwritable_output(exc: Exception) -> bool:
+    """An OSError of a write to a stream, not of a named file (those are InputError / LedgerError ...): a full
+    disk, an I/O error or a closed descriptor under a report being printed."""
+    return isinstance(exc, OSError) and exc.filename is None and exc.errno in _OUTPUT_ERRNOS
+
+
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EBADF, errno.EIO, errno.EPIPE, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _output_failed(failure: OSError) -> None:
+    """Exit 141 as for a closed pipe; said on one line unless the reader just went away."""
+    if not isinstance(failure, BrokenPipeError):
+        say(f"route: error: cannot write the output ({failure.strerror or failure})\n")
+    sys.exit(EXIT_OUTPUT_CLOSED)
 
 
 def _stop_on_term_and_hup() -> None:

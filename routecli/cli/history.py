@@ -18,6 +18,9 @@ log_app = typer.Typer(
 app.add_typer(log_app, name="log")
 
 
+_MOST = 2**63 - 1  # SQLite's largest integer: `-n 99999999999999999999` means all of them
+
+
 @log_app.callback()
 def log(
     ctx: typer.Context,
@@ -33,13 +36,18 @@ def log(
         return
     from routecli.history.keep import open_to_read
     from routecli.paths import get_paths
+    from routecli.routing.argtext import argument_text
     from routecli.ui.render import notice, print_json
 
+    if query is not None:
+        query, odd = argument_text(query, "--query")
+        if odd:
+            notice(odd)
     history, repaired = open_to_read(get_paths().history)
     if repaired:
         notice(repaired)
     with history:
-        found = history.recent(count, query, cid)
+        found = history.recent(min(count, _MOST), query, cid)
     if json_out:
         print_json([exchange.as_dict() for exchange in found])
     else:

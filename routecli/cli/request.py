@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from routecli.cli import app as flags
+from routecli.errors import UsageError
 from routecli.routing.options import RequestOptions
 from routecli.ui.display import Display
 
@@ -70,8 +72,16 @@ def _interactive(flag: bool | None) -> bool:
         return False
 
 
+def _budget(max_cost: float | None) -> Decimal | None:
+    """--max-cost in dollars: Typer lets `nan` and `inf` through its `min=0`; neither is an amount."""
+    if max_cost is None:
+        return None
+    if not math.isfinite(max_cost) or max_cost < 0:
+        raise UsageError(f"--max-cost must be a finite amount of dollars, 0 or more (got {max_cost})")
+    return Decimal(str(max_cost))
+
+
 def _command_line(values: dict[str, Any], forced_task: str | None) -> CommandLine:
-    max_cost = values.get("max_cost")
     options = RequestOptions(
         task=forced_task or values.get("task"),
         complexity=values.get("complexity"),
@@ -80,7 +90,7 @@ def _command_line(values: dict[str, Any], forced_task: str | None) -> CommandLin
         local_only=bool(values.get("local")),
         interactive=_interactive(values.get("interactive")),
         max_tokens=values.get("max_tokens"),
-        request_budget=None if max_cost is None else Decimal(str(max_cost)),
+        request_budget=_budget(values.get("max_cost")),
         exact_tokens=bool(values.get("exact_tokens")),
         truncate=bool(values.get("truncate")),
         allow_secrets=bool(values.get("allow_secrets")),

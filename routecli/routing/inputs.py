@@ -16,9 +16,12 @@ from functools import cached_property
 from pathlib import Path
 
 from routecli.errors import InputError
+from routecli.routing.argtext import argument_text, shown_name
 from routecli.turns import Turn
 
 _SNIFF = 8192
+FIRST_CHUNK = 64 * 1024  # what is read of each source before the rest: NUL bytes here refuse it at once
+MAX_INPUT_BYTES = 512 * 1024 * 1024  # one source larger than this is refused (a device, an endless pipe)
 
 
 @dataclass(frozen=True)
@@ -147,16 +150,17 @@ def _once(names: list[str]) -> list[str]:
     return unique
 
 
-def _read_file(name: str) -> bytes:
+def _read_file(name: str, shown: str) -> bytes:
     path = Path(name)
     if path.is_dir():
-        raise InputError(f"{name}: is a directory (use a glob such as '{name}/*.md')")
+        raise InputError(f"{shown}: is a directory (use a glob such as '{shown}/*.md')")
     try:
-        return path.read_bytes()
+        with path.open("rb") as stream:
+            return _read_bounded(stream, shown)
     except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
+        raise InputError(f"{shown}: no such file") from None
     except OSError as exc:
-        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+        raise InputError(f"{shown}: cannot read ({exc.strerror or exc})") from None
 
 
 def read_stdin() -> bytes:
@@ -172,28 +176,43 @@ def read_stdin() -> bytes:
     try:
         if buffer is None:
             return stream.read().encode("utf-8")
-        return _read_all(buffer)
+        return _read_bounded(buffer, "stdin")
     except OSError:
         return b""
 
 
-def _read_all(buffer: object) -> bytes:
-    """Read a stream into one buffer: exactly sized for a redirected file, grown in place for a pipe,
-    so a big input is not held twice while it is read."""
+def _too_large(name: str) -> InputError:
+    return InputError(f"{name}: larger than {MAX_INPUT_BYTES // (1 << 20):,} MiB, the most route reads of one input")
+
+
+def _read_bounded(buffer: object, name: str) -> bytes:
+    """Read a stream into one buffer: exactly sized for a regular file, grown in place for a pipe, so a big
+    input is not held twice while it is read. NUL bytes in the first chunk refuse it before the rest is read
+    (/dev/zero), and so does growing past MAX_INPUT_BYTES (an endless pipe): memory is never exhausted."""
     fileno = getattr(buffer, "fileno", None)
     try:
         size = os.fstat(fileno()).st_size if fileno else 0  # type: ignore[misc]
     except (OSError, ValueError):
         size = 0
-    data = bytearray(size)
-    if size:
-        got = buffer.readinto(data)  # type: ignore[attr-defined]  # straight into the buffer: no second copy
-        del data[got or 0 :]
+    if size > MAX_INPUT_BYTES:
+        raise _too_large(name)
+    read = buffer.read1 if hasattr(buffer, "read1") else buffer.read  # type: ignore[attr-defined]
+    first = read(FIRST_CHUNK)
+    if b"\x00" in first and not first.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text holds NULs
+        raise InputError(f"{name}: binary input (NUL bytes); route only sends text")
+    data = bytearray(max(size, len(first)))
+    data[: len(first)] = first
+    if size > len(first):
+        with memoryview(data) as whole, whole[len(first) :] as rest:
+            got = buffer.readinto(rest)  # type: ignore[attr-defined]  # straight into the buffer: no second copy
+        del data[len(first) + (got or 0) :]
     while True:
-        block = buffer.read1(1 << 20) if hasattr(buffer, "read1") else buffer.read(1 << 20)  # type: ignore[attr-defined]
+        block = read(1 << 20)
         if not block:
             break
         data += block
+        if len(data) > MAX_INPUT_BYTES:
+            raise _too_large(name)
     return data  # type: ignore[return-value]  # a bytearray works wherever bytes do here
 
 
@@ -213,11 +232,11 @@ def gather(
     if stdin_data and not stdin_used:
         names.insert(0, "-")
     for name in names:
+        label = "stdin" if name == "-" else shown_name(name)
         if name == "-":
             data, stdin_data = stdin_data, b""  # hand the buffer over: held once, by the attachment
         else:
-            data = _read_file(name)
-        label = "stdin" if name == "-" else name
+            data = _read_file(name, label)
         if not data or data.isspace():
             if name != "-":
                 notices.append(f"{label}: empty, skipped")
@@ -227,7 +246,11 @@ def gather(
             notices.append(notice)
         attachments.append(Attachment(label, utf8, encoding, len(data)))
         del data, utf8  # drop our references: only the attachment keeps the bytes
-    instruction = argument or ""
+    instruction, notice = argument_text(argument or "", "the prompt argument")
+    notices += [notice] if notice else []
+    if system is not None:
+        system, notice = argument_text(system, "--system")
+        notices += [notice] if notice else []
     if not instruction.strip() and not attachments:
         raise InputError("empty prompt: give text as an argument, on stdin, or with -f FILE")
     return Request(instruction, tuple(attachments), system, tuple(notices))

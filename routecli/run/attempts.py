@@ -110,7 +110,12 @@ class Waiting(Protocol):
 
 
 class OutputClosed(Exception):
-    """Raised by an Output whose reader went away (`route ask ... | head -1`)."""
+    """Raised by an Output whose reader went away (`route ask ... | head -1`), or that cannot be written at all
+    (a full disk, a closed descriptor): `reason` says which for the latter, None for a reader gone."""
+
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__(reason or "output closed")
+        self.reason = reason
 
 
 class Interrupted(Exception):

@@ -51,6 +51,7 @@ from routecli.run.failures import (
     BACKOFF,
     COOLDOWN,
     GIVE_UP,
+    MAX_COOLDOWN,
     RateLimitPauses,
     wait_before_retry,
 )
@@ -188,7 +189,7 @@ class Executor:
             return
         scope, seconds = rule
         if error.retry_after is not None:
-            seconds = max(seconds if scope == "provider" else 0.0, error.retry_after)
+            seconds = max(seconds if scope == "provider" else 0.0, min(error.retry_after, MAX_COOLDOWN))
         model = self.policy.models[alias]
         key = f"provider:{model.provider}" if scope == "provider" else f"model:{alias}"
         reason = f"{error.status} {error.kind.value}" if error.status else error.kind.value

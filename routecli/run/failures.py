@@ -43,6 +43,9 @@ COOLDOWN: dict[ErrorKind, tuple[str, float]] = {
     ErrorKind.NO_RESPONSE: ("provider", 60.0),
     ErrorKind.RATE_LIMITED: ("model", 30.0),
 }
+# The longest cooldown a Retry-After sets (`Retry-After: 99999999` or a date in 2099 would shelve a model for
+# years); a wait before retrying is bounded by MAX_WAIT below.
+MAX_COOLDOWN = 3600.0
 MAX_RETRIES = 2  # per model, after the first try
 # Fewer for a silent provider: two headers timeouts (10 s each by default) and the back-off stay within 30 s.
 RETRIES_OF = {ErrorKind.NO_RESPONSE: 1}

@@ -13,7 +13,14 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from routecli.errors import BudgetError, ProviderFailure, RouteError, Stopped, interrupt_exit_code
+from routecli.errors import (
+    EXIT_OUTPUT_CLOSED,
+    BudgetError,
+    ProviderFailure,
+    RouteError,
+    Stopped,
+    interrupt_exit_code,
+)
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
 from routecli.policy.types import Policy
@@ -26,9 +33,11 @@ from routecli.run.failures import RateLimitPauses
 from routecli.run.journal import Journal
 from routecli.run.review import Review, Reviewing, Verdict, verdict_lines
 from routecli.ui.display import Display
+from routecli.ui.streams import say
+from routecli.ui.terminal_text import TerminalFilter
 
 AUX_STAGES = ("classify", "review")  # the side calls of a request, in its ledger rows and --json
-EXIT_PIPE_CLOSED = 141  # what a shell reports for a writer killed by SIGPIPE
+EXIT_PIPE_CLOSED = EXIT_OUTPUT_CLOSED  # what a shell reports for a writer killed by SIGPIPE
 
 
 class TerminalOutput:
@@ -38,16 +47,13 @@ class TerminalOutput:
         self.display = display
         self.wrote = False
         self.ends_with_newline = True
+        self.cleaner = TerminalFilter() if _is_terminal(sys.stdout) else None  # a pipe gets every byte
 
     def emit(self, text: str) -> None:
         if not text:
             return
         self.wrote = True  # before writing: a signal right after the write must still see it (it is flushed at exit)
-        try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        except BrokenPipeError:
-            raise OutputClosed from None
+        _write_reply(text if self.cleaner is None else self.cleaner.feed(text))
         self.ends_with_newline = text.endswith("\n")
 
     def notice(self, message: str) -> None:
@@ -55,27 +61,47 @@ class TerminalOutput:
 
         if self.display.quiet:
             return
-        if self.wrote and not self.ends_with_newline and sys.stderr.isatty() and sys.stdout.isatty():
-            sys.stderr.write("\n")  # do not glue the notice to a half-written line on the same screen
+        if self.wrote and not self.ends_with_newline and _stderr_is_terminal() and _is_terminal(sys.stdout):
+            say("\n")  # do not glue the notice to a half-written line on the same screen
         notice(message)
 
     def finish(self, complete: bool = False) -> None:
         """End the reply with a newline, so the prompt (or the next reply in a file) does not follow it on the
         line. A complete reply always gets one; a partial one (failure, Ctrl-C) only on a terminal, so a pipe
         holds exactly the text that arrived."""
-        if self.wrote and not self.ends_with_newline and (complete or sys.stdout.isatty()):
-            try:
-                sys.stdout.write("\n")
-                sys.stdout.flush()
-            except BrokenPipeError:
-                raise OutputClosed from None
+        if self.wrote and not self.ends_with_newline and (complete or _is_terminal(sys.stdout)):
+            _write_reply("\n")
+
+
+def _write_reply(text: str) -> None:
+    """Any failure writing the reply is a closed output: the run stops writing, settles its rows and keeps its
+    history (a reader gone, `>/dev/full`, a closed descriptor alike)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise OutputClosed from None
+    except (OSError, ValueError) as failure:
+        reason = getattr(failure, "strerror", None) or str(failure)
+        raise OutputClosed(reason) from None
+
+
+def _is_terminal(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def _stderr_is_terminal() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (ValueError, OSError):
-        return False
+    return _is_terminal(sys.stderr)
+
+
+def _say_unwritable(closed: BaseException | None) -> None:
+    """One line when the reply could not be written for another reason than a reader gone (which is quiet)."""
+    reason = getattr(closed, "reason", None)
+    if reason:
+        say(f"route: error: cannot write the reply ({reason}); the call is recorded\n")
 
 
 def run_request(
@@ -199,6 +225,8 @@ def _run_request(
                 print_json(result_dict(plan, partial, command, error="interrupted"))
         elif not stop.closed:
             _say_stopped(output, stop.stop)
+        else:
+            _say_unwritable(stop.stop)
         with contextlib.suppress(OSError):
             _keep(keep, plan, partial, output, interrupted=True)
         return EXIT_PIPE_CLOSED if stop.closed else interrupt_exit_code(stop.stop or KeyboardInterrupt())
@@ -222,18 +250,15 @@ def _run_request(
         side = [(stage, a) for stage, a in journal.finished if stage in AUX_STAGES]
         print_json(result_dict(plan, outcome, command, escalation_failed, review, side, elapsed_s=elapsed))
     else:
-        if held_back:
-            try:
+        try:
+            if held_back:
                 output.emit(outcome.text)
-            except OutputClosed:
-                code = EXIT_PIPE_CLOSED
-        if not code:
-            try:
-                output.finish(complete=True)
-            except OutputClosed:
-                code = EXIT_PIPE_CLOSED
+            output.finish(complete=True)
+        except OutputClosed as closed:
+            code = EXIT_PIPE_CLOSED
+            _say_unwritable(closed)
         if (display.usage or display.verbose) and not code:
-            sys.stderr.write(usage_line(outcome, elapsed) + _side_cost(journal.finished) + "\n")
+            say(usage_line(outcome, elapsed) + _side_cost(journal.finished) + "\n")
     _keep(keep, plan, outcome, output, interrupted=False)
     _record(journal, output, keep_going=escalation_failed is not None)  # settled after the reply: never delays it
     if escalation_failed is not None and not code:

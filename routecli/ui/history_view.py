@@ -8,6 +8,7 @@ from datetime import datetime
 from routecli.history.store import Exchange, Status
 from routecli.policy.prices import money
 from routecli.routing.continuity import Continuity
+from routecli.ui.terminal_text import shown_on
 
 _SNIPPET = 60
 
@@ -34,8 +35,8 @@ def log_list(exchanges: list[Exchange]) -> None:
     for e in exchanges:
         mark = " (interrupted)" if e.status == Status.INTERRUPTED else ""
         out.write(f"{e.id}  {e.cid}  {_when(e.ts)}  {e.alias or '-'}  {_cost(e)}{mark}\n")
-        out.write(f"    > {_snippet(e.prompt) or '(attachments only)'}\n")
-        out.write(f"    < {_snippet(e.reply)}\n")
+        out.write(shown_on(out, f"    > {_snippet(e.prompt) or '(attachments only)'}\n"))
+        out.write(shown_on(out, f"    < {_snippet(e.reply)}\n"))
     out.flush()
 
 
@@ -60,7 +61,7 @@ def log_show(exchange: Exchange) -> None:
     if e.system:
         lines += ["", "system:", e.system]
     lines += ["", "prompt:", e.prompt, "", "reply:", e.reply]
-    sys.stdout.write("\n".join(lines).rstrip("\n") + "\n")
+    sys.stdout.write(shown_on(sys.stdout, "\n".join(lines).rstrip("\n") + "\n"))  # no model's escapes on a terminal
     sys.stdout.flush()
 
 

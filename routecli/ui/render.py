@@ -17,6 +17,7 @@ from routecli.policy.types import Policy
 from routecli.routing.decide import Decision, Verdict
 from routecli.ui import secrets_view
 from routecli.ui.fit import GAP, keep_columns, width_of, wrap
+from routecli.ui.streams import say
 
 
 def console(file: TextIO, no_color: bool = False) -> Any:
@@ -272,15 +273,13 @@ def error_line(message: str) -> None:
     from routecli.ui.policy_view import masked
 
     for line in masked(message).splitlines() or [""]:  # several policy problems: one line each
-        sys.stderr.write(f"route: error: {line}\n")
-    sys.stderr.flush()
+        say(f"route: error: {line}\n")
 
 
 def notice(message: str) -> None:
     from routecli.ui.policy_view import masked
 
-    sys.stderr.write(f"route: {masked(message)}\n")
-    sys.stderr.flush()
+    say(f"route: {masked(message)}\n")
 
 
 def show_panel(decision: Decision, no_color: bool = False) -> None:
