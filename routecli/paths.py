@@ -127,3 +127,21 @@ def _open_private(path: Path, flags: int) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged SQLite file (and its -wal / -shm) to `<name>.damaged-<timestamp>`, never over another one;
+    returns the new path. Raises OSError when it cannot be moved. The ledger and the history both use it."""
+    from datetime import datetime
+
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    number = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{number}")
+        number += 1
+    os.replace(path, target)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(OSError):
+            os.replace(path.with_name(path.name + suffix), target.with_name(target.name + suffix))
+    return target

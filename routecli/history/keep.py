@@ -15,13 +15,12 @@ import json
 import os
 import sqlite3
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from routecli.errors import DamagedHistoryError, HistoryError
 from routecli.history.store import COLUMNS, Exchange, History
-from routecli.paths import append_private
+from routecli.paths import append_private, set_aside
 
 
 def keep(path: Path, exchange: Exchange) -> str | None:
@@ -93,19 +92,10 @@ def _pending(path: Path) -> tuple[list[Exchange], list[Path]]:
 def repair(path: Path, reason: str) -> str:
     """Set a damaged history aside and salvage its readable rows into a fresh one; returns the notice.
     Raises HistoryError when the folder cannot be written."""
-    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-    target = path.with_name(f"{path.name}.damaged-{stamp}")
-    number = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.damaged-{stamp}-{number}")
-        number += 1
     try:
-        os.replace(path, target)
+        target = set_aside(path)
     except OSError as error:
         raise HistoryError(f"{reason}; cannot set it aside: {error.strerror or error}") from None
-    for suffix in ("-wal", "-shm"):
-        with contextlib.suppress(OSError):
-            os.replace(path.with_name(path.name + suffix), target.with_name(target.name + suffix))
     rows = _readable_rows(target)
     with History(path) as fresh:
         fresh.add(rows)

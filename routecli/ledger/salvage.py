@@ -4,13 +4,12 @@ rows SQLite can still read go into a fresh ledger (or, for a read-only look such
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from routecli import paths
 from routecli.errors import LedgerError
 from routecli.ledger.store import COLUMNS, Ledger
 
@@ -81,22 +80,10 @@ def _still_damaged(path: Path) -> bool:
 
 def set_aside(path: Path) -> Path:
     """Rename the damaged ledger (and its -wal / -shm) to `<name>.damaged-<timestamp>`; returns the new path."""
-    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-    target = path.with_name(f"{path.name}.damaged-{stamp}")
-    number = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.damaged-{stamp}-{number}")
-        number += 1
     try:
-        os.replace(path, target)
+        return paths.set_aside(path)
     except OSError as error:
         raise LedgerError(f"cannot set the damaged ledger {path} aside: {error.strerror or error}") from None
-    for suffix in ("-wal", "-shm"):
-        side = path.with_name(path.name + suffix)
-        if side.exists():
-            with contextlib.suppress(OSError):
-                os.replace(side, target.with_name(target.name + suffix))
-    return target
 
 
 def repair(path: Path, reason: str) -> str:
