@@ -107,3 +107,12 @@ def test_a_key_written_twice_does_not_hide_the_rest(route, tmp_path):
     lines = route("policy", "validate", str(bad)).stderr.strip().splitlines()
     assert len(lines) == 2, lines
     assert f"{bad}:4: budgets.on_exceed" in lines[0] and f"{bad}:5: duplicate key 'models'" in lines[1]
+
+
+def test_a_version_from_the_future_and_a_tier_off_the_scale_are_refused(route, tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("version: 7\nmodels:\n  claude-haiku:\n    tier: 9\n")
+    result = route("policy", "validate", str(policy))
+    assert result.returncode == 2
+    assert "p.yaml:1: version 7 is not known" in result.stderr
+    assert "p.yaml:4: model 'claude-haiku': tier must be 1 to 4 (got 9)" in result.stderr

@@ -11,6 +11,7 @@ from routecli.policy.located import LineDict
 from routecli.policy.merge import tag_origin
 from routecli.policy.named import name_entries
 from routecli.policy.problems import Problems
+from routecli.policy.types import MAX_TIER
 
 # The shape of each section. A type name, or a nested dict for a mapping, or ("map", spec) for a
 # name -> entry mapping. "num" is a non-negative number; "int+" a positive integer.
@@ -195,6 +196,20 @@ def _check_list_items(raw: dict[str, Any], path: str, problems: Problems) -> Non
         _check(item, _LEVEL, path, f"escalation[{index}]", levels.line_of(index), problems)
 
 
+POLICY_VERSION = 1  # the only format there is; a newer one is refused rather than half understood
+
+
+def _check_ranges(raw: LineDict, path: str, problems: Problems) -> None:
+    """Values the shape allows but route would misread: a format from the future, a tier off the scale."""
+    if raw.get("version", POLICY_VERSION) != POLICY_VERSION and isinstance(raw.get("version"), int):
+        problems.report(path, raw.line_of("version"), f"version {raw['version']} is not known (this route reads "
+                        f"version {POLICY_VERSION}): upgrade route, or write the policy for version {POLICY_VERSION}")
+    for alias, entry in (raw.get("models") or {}).items():
+        tier = entry.get("tier") if isinstance(entry, LineDict) else None
+        if isinstance(tier, int) and not 1 <= tier <= MAX_TIER:
+            problems.report(path, entry.line_of("tier"), f"model '{alias}': tier must be 1 to {MAX_TIER} (got {tier})")
+
+
 def read_policy_file(path: Path, problems: Problems | None = None) -> LineDict:
     """One file, parsed and checked against the schema. Mistakes go to `problems` (the caller reports them with
     the rest) or, without it, are raised here; a YAML syntax error is raised at once: nothing after it can be read."""
@@ -213,6 +228,7 @@ def read_policy_file(path: Path, problems: Problems | None = None) -> LineDict:
         raise PolicyError(str(path), 1, "a policy file must be a mapping at the top level")
     _check(raw, _SCHEMA, str(path), "", 1, problems)
     _check_list_items(raw, str(path), problems)
+    _check_ranges(raw, str(path), problems)
     tag_origin(raw, str(path))
     if own:
         problems.raise_if_any()

@@ -20,6 +20,9 @@ ON_CONCERNS = ("warn", "escalate")  # what a reviewer's concerns lead to (tasks.
 # eq=False throughout: policy objects are never compared, and every generated method costs start-up time.
 
 
+MAX_TIER = 4  # tiers run from 1 (the cheapest model that will do) to 4 (the strongest)
+
+
 @dataclass(frozen=True, eq=False)
 class Origin:
     path: str

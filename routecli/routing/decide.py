@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from routecli.policy.prices import PriceTable, money
-from routecli.policy.types import Model, Policy, Profile
+from routecli.policy.types import MAX_TIER, Model, Policy, Profile
 from routecli.routing.caps import attempt_worst
 from routecli.routing.classify import Complexity, TaskChoice
 from routecli.routing.exclusions import BUDGET, Exclusion, Why, describe, only
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from routecli.ledger.cooldowns import Cooldown  # a type only: the decision imports nothing that does I/O
     from routecli.routing.secrets import Finding
 
-MAX_TIER = 4
 
 
 @dataclass(frozen=True, eq=False)
