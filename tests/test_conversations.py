@@ -426,3 +426,13 @@ def test_a_secret_sent_once_with_allow_secrets_is_not_sent_again_without_it(rout
     follow = route("ask", "-c", "and what does it do?", "-m", "gpt", env=env)
     assert follow.returncode == 2 and "an earlier turn of the conversation" in follow.stderr
     assert "Xk9v2LqP7zR" not in follow.stderr and not fake_provider.requests_for("openai")
+
+
+def test_route_log_never_prints_a_key_this_machine_holds(route, fake_provider):
+    env = provider_env(fake_provider)
+    key = env["OPENAI_API_KEY"]
+    sent = route("ask", f"why is {key} refused?", "--allow-secrets", "-m", "claude-haiku", env=env)
+    assert sent.returncode == 0, sent.stderr
+    for args in (("log",), ("log", "--json")):
+        shown = route(*args, env=env)
+        assert shown.returncode == 0 and key not in shown.stdout and "why is" in shown.stdout

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from routecli.cli.app import JsonOpt, app
 from routecli.cli.completion import complete_conversation
+
+if TYPE_CHECKING:
+    from routecli.history.store import Exchange
 
 log_app = typer.Typer(
     help="The history of ask, summarize and chat: recent exchanges, searchable; `route log show ID` prints one.",
@@ -47,7 +50,7 @@ def log(
     if repaired:
         notice(repaired)
     with history:
-        found = history.recent(min(count, _MOST), query, cid)
+        found = [_masked(exchange) for exchange in history.recent(min(count, _MOST), query, cid)]
     if json_out:
         print_json([exchange.as_dict() for exchange in found])
     else:
@@ -70,13 +73,25 @@ def show(
     if repaired:
         notice(repaired)
     with history:
-        exchange = history.find(exchange_id)
+        exchange = _masked(history.find(exchange_id))
     if json_out:
         print_json(exchange.as_dict())
     else:
         from routecli.ui.history_view import log_show
 
         log_show(exchange)
+
+
+def _masked(exchange: Exchange) -> Exchange:
+    """An exchange as shown: a key this machine holds (sent with --allow-secrets, say) is never printed whole."""
+    import os
+    from dataclasses import replace
+
+    from routecli.ui.policy_view import scrub
+
+    held = sorted((value.strip() for name, value in os.environ.items()
+                   if name.endswith(("_API_KEY", "_TOKEN")) and len(value.strip()) >= 8), key=len, reverse=True)
+    return replace(exchange, prompt=scrub(exchange.prompt, held), reply=scrub(exchange.reply, held))
 
 
 def _switch(on: bool) -> None:
