@@ -31,7 +31,19 @@ from routecli.routing.inputs import Attachment, Request  # noqa: E402
 from routecli.routing.secrets import scan  # noqa: E402
 
 SHORT = "Explain what this regex does and suggest a clearer name for the function that uses it: ^[a-z]+$"
-KEY = b"\n-----BEGIN RSA PRIVATE KEY-----\n" + b"MIIEpAIBAAKCAQEAx3V7kq9Rz0fJm2bL8yQeT4wNcP1sHgUa6dVoXiYrZ5tKjB0n\n"
+
+
+def _made_up_key() -> bytes:
+    """A PEM block with random base64 for a body, made at run time: no file here holds anything shaped like a key
+    (secret scanners would flag it, and so would route itself)."""
+    import base64
+    import random
+
+    body = base64.b64encode(random.Random(7).randbytes(48)).decode()
+    return f"\n-----BEGIN RSA {'PRIVATE'} KEY-----\n{body}\n".encode()
+
+
+KEY = _made_up_key()
 
 
 def _code(size: int) -> bytes:
