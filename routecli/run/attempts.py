@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Protocol
 
+from routecli.errors import Stopped
 from routecli.policy.prices import PriceTable
 from routecli.providers.base import ProviderError, UsageReport
 from routecli.routing.tokens import bounds
@@ -49,6 +50,24 @@ class Attempt:
     continued_from: int = 0  # characters of an earlier partial answer this attempt continued
     failure: ProviderError | None = field(default=None, repr=False)
     attempt_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # its ledger row is written ahead by it
+
+    def failed(self, error: ProviderError) -> None:
+        """The provider refused or broke off: what it said, kept for the ledger and the failure table."""
+        self.status = "error"
+        self.error_kind = error.kind.value
+        self.error = error.message
+        self.http_status = error.status
+        self.failure = error
+
+    def stopped(self, stop: BaseException) -> None:
+        """Ctrl-C, SIGTERM / SIGHUP, a cancelled chunk call, or an output that cannot be written."""
+        self.status = "interrupted"
+        if isinstance(stop, Stopped):
+            self.error = f"stopped by {stop.signal_name}"
+        elif isinstance(stop, OutputClosed):
+            self.error = "output closed"
+        else:  # Ctrl-C here, or in the main thread for a chunk call (CallCancelled)
+            self.error = "interrupted by the user"
 
     def as_dict(self) -> dict[str, object]:
         return {

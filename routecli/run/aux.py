@@ -48,14 +48,9 @@ def call_aux(
                 attempt.stop_reason = event.stop_reason
         attempt.status = "ok"
     except ProviderError as error:
-        attempt.status = "error"
-        attempt.error_kind = error.kind.value
-        attempt.error = error.message
-        attempt.http_status = error.status
-        attempt.failure = error
-    except KeyboardInterrupt:
-        attempt.status = "interrupted"
-        attempt.error = "interrupted by the user"
+        attempt.failed(error)
+    except KeyboardInterrupt as stop:  # SIGTERM / SIGHUP too: the row says which
+        attempt.stopped(stop)
         _finish(attempt, clock, timing, prices, prompt)
         raise Interrupted(Outcome("", [attempt])) from None
     _finish(attempt, clock, timing, prices, prompt)

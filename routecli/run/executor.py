@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from routecli.errors import NoLocalServer, ProviderFailure, Stopped
+from routecli.errors import NoLocalServer, ProviderFailure
 from routecli.ledger import shared_cooldowns
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
@@ -254,16 +254,11 @@ class Executor:
                     attempt.stop_reason = event.stop_reason
             attempt.status = "ok"
         except ProviderError as error:
-            attempt.status = "error"
-            attempt.error_kind = error.kind.value
-            attempt.error = error.message
-            attempt.http_status = error.status
-            attempt.failure = error
+            attempt.failed(error)
             if self.pauses is not None and error.kind == ErrorKind.RATE_LIMITED:
                 self.pauses.hold(model.provider, error.retry_after or BACKOFF)
         except (KeyboardInterrupt, OutputClosed, CallCancelled) as stop:
-            attempt.status = "interrupted"
-            attempt.error = _why_stopped(stop)
+            attempt.stopped(stop)
             _finish_timing(attempt, clock, timing)
             finish_costs(attempt, self.prices, tokens_in)
             self.guard.settle(reserved, attempt.cost_usd)
@@ -277,14 +272,6 @@ class Executor:
         finish_costs(attempt, self.prices, tokens_in)
         self.guard.settle(reserved, attempt.cost_usd)
         return attempt
-
-
-def _why_stopped(stop: BaseException) -> str:
-    if isinstance(stop, Stopped):
-        return f"stopped by {stop.signal_name}"
-    if isinstance(stop, OutputClosed):
-        return "output closed"
-    return "interrupted by the user"  # Ctrl-C here, or in the main thread for a chunk call (CallCancelled)
 
 
 def _provider_seconds(clock: float, timing: Timing) -> float:
