@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from routecli.ledger import writeahead
 from routecli.ledger.facts import FACT_MIGRATION
+from routecli.ledger.rollup_sql import ADD_NEW_ROW
 
 _MIGRATIONS: list[list[str]] = [
     # 0 -> 1: the attempts table.
@@ -64,20 +65,8 @@ _MIGRATIONS: list[list[str]] = [
         COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(cost_nano), 0),
         SUM(cost_nano IS NULL), MIN(ts), MAX(ts)
     FROM attempts GROUP BY 1, 2, 3, 4, 5, 6, 7""",
-        """
-    CREATE TRIGGER attempts_rollup AFTER INSERT ON attempts BEGIN
-        INSERT INTO rollup VALUES (NEW.day, NEW.alias, NEW.provider, COALESCE(NEW.task, ''),
-            COALESCE(NEW.profile, ''), NEW.status, NEW.command, 1, NEW.status != 'ok',
-            NEW.chain_position = 0 AND NEW.try_number = 0, COALESCE(NEW.input_tokens, 0),
-            COALESCE(NEW.output_tokens, 0), COALESCE(NEW.cached_input_tokens, 0), COALESCE(NEW.cost_nano, 0),
-            NEW.cost_nano IS NULL, NEW.ts, NEW.ts)
-        ON CONFLICT (day, alias, provider, task, profile, status, command) DO UPDATE SET
-            calls = calls + 1, failed = failed + excluded.failed, requests = requests + excluded.requests,
-            input_tokens = input_tokens + excluded.input_tokens,
-            output_tokens = output_tokens + excluded.output_tokens,
-            cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
-            cost_nano = cost_nano + excluded.cost_nano, unpriced = unpriced + excluded.unpriced,
-            min_ts = MIN(min_ts, excluded.min_ts), max_ts = MAX(max_ts, excluded.max_ts);
+        f"""
+    CREATE TRIGGER attempts_rollup AFTER INSERT ON attempts BEGIN{ADD_NEW_ROW}
     END""",
     ],
     # 3 -> 4: the provider's time apart from route's: first_token_s and total_s count from the request

@@ -10,6 +10,8 @@ row out of its totals (dropping a total left with no calls) and adds the new one
 
 from __future__ import annotations
 
+from routecli.ledger.rollup_sql import ADD_NEW_ROW
+
 IN_FLIGHT = "in_flight"  # the status of a row written ahead and not settled (yet, or ever: a killed process)
 
 _OLD_KEY = (
@@ -30,19 +32,7 @@ MIGRATION: list[str] = [
             cached_input_tokens = cached_input_tokens - COALESCE(OLD.cached_input_tokens, 0),
             cost_nano = cost_nano - COALESCE(OLD.cost_nano, 0), unpriced = unpriced - (OLD.cost_nano IS NULL)
         WHERE {_OLD_KEY};
-        DELETE FROM rollup WHERE calls = 0 AND {_OLD_KEY};
-        INSERT INTO rollup VALUES (NEW.day, NEW.alias, NEW.provider, COALESCE(NEW.task, ''),
-            COALESCE(NEW.profile, ''), NEW.status, NEW.command, 1, NEW.status != 'ok',
-            NEW.chain_position = 0 AND NEW.try_number = 0, COALESCE(NEW.input_tokens, 0),
-            COALESCE(NEW.output_tokens, 0), COALESCE(NEW.cached_input_tokens, 0), COALESCE(NEW.cost_nano, 0),
-            NEW.cost_nano IS NULL, NEW.ts, NEW.ts)
-        ON CONFLICT (day, alias, provider, task, profile, status, command) DO UPDATE SET
-            calls = calls + 1, failed = failed + excluded.failed, requests = requests + excluded.requests,
-            input_tokens = input_tokens + excluded.input_tokens,
-            output_tokens = output_tokens + excluded.output_tokens,
-            cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
-            cost_nano = cost_nano + excluded.cost_nano, unpriced = unpriced + excluded.unpriced,
-            min_ts = MIN(min_ts, excluded.min_ts), max_ts = MAX(max_ts, excluded.max_ts);
+        DELETE FROM rollup WHERE calls = 0 AND {_OLD_KEY};{ADD_NEW_ROW}
     END""",
 ]
 
