@@ -34,24 +34,16 @@ def load(policy_path: str | None, discover: bool = False, local: bool = False) -
     return policy, paths
 
 
-def ledger_paths(policy_path: str | None, tolerant: bool = False) -> Paths:
+def ledger_paths(policy_path: str | None) -> Paths:
     """The paths with the ledger this run uses: ROUTE_LEDGER_URL, else the policy's ledger.url (the policy is
-    read only when the environment does not say), else the file in the data folder. `tolerant` (`route stats`,
-    which says why it gives no advice): a broken policy does not stop it; it reads the ledger the environment
-    names."""
-    from routecli.errors import PolicyError
+    read only when the environment does not say), else the file in the data folder."""
     from routecli.paths import get_paths
     from routecli.policy.load import load_policy
 
     paths = get_paths()
     if paths.ledger_url is not None:
         return paths
-    try:
-        return paths.with_ledger_url(load_policy(policy_path, paths.config_dir, paths.cache_dir).ledger_url)
-    except PolicyError:
-        if not tolerant:
-            raise
-        return paths
+    return paths.with_ledger_url(load_policy(policy_path, paths.config_dir, paths.cache_dir).ledger_url)
 
 
 def _policy_notices(policy: Policy, paths: Paths, named: bool) -> None:

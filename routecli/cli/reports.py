@@ -64,15 +64,16 @@ def costs(
     from routecli.ui.render import print_json
     from routecli.ui.report_view import costs_csv, costs_table
 
-    paths = ledger_paths(policy)
     groups = [part.strip() for item in by or [] for part in item.split(",") if part.strip()]
     baseline = None
-    if vs:
+    if vs:  # the policy is read once: for the baseline's price and for where the ledger is
         from routecli.policy.prices import resolve_prices
 
         loaded_policy, paths = load(policy)
         loaded_policy.model(vs)  # unknown alias: a usage error
         baseline = (vs, resolve_prices(loaded_policy, paths.price_cache).get(vs))
+    else:
+        paths = ledger_paths(policy)
     from routecli.ledger.target import ledger_target
 
     report = cost_report(
@@ -102,19 +103,21 @@ def stats(
     from routecli.ledger.decisions import decision_history
     from routecli.ledger.reports import parse_when, stats_report
     from routecli.ledger.target import ledger_target
+    from routecli.paths import get_paths
     from routecli.policy.prices import resolve_prices
     from routecli.run.advice import replay_state, tier_advice
     from routecli.ui.render import notice, print_json
     from routecli.ui.report_view import stats_table
 
     start = parse_when(since)
-    report = stats_report(ledger_target(ledger_paths(policy, tolerant=True)), start)
     advice = []
     try:
-        loaded_policy, paths = load(policy)
+        loaded_policy, paths = load(policy)  # read once: for where the ledger is and for the advice's replay
     except PolicyError as error:  # the numbers do not depend on the policy: show them, without the replay
         notice(f"no min_tier advice: {error.message}")
+        report = stats_report(ledger_target(get_paths()), start)
     else:
+        report = stats_report(ledger_target(paths), start)
         history = decision_history(paths.ledger, start)
         prices = resolve_prices(loaded_policy, paths.price_cache)
         advice = tier_advice(loaded_policy, prices, replay_state(loaded_policy, history), history)
