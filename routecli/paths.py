@@ -5,14 +5,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+from routecli.values import frozen
 
 APP_NAME = "route"
 
 
-@dataclass(frozen=True)
+@frozen
 class Paths:
     config_dir: Path  # the user's routes.yaml lives here
     data_dir: Path  # the cost ledger

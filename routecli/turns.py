@@ -6,8 +6,9 @@ import the others.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+
+from routecli.values import frozen
 
 
 class Role(str, Enum):  # noqa: UP042 - its value is what the wires send, so str() must stay the plain value
@@ -15,7 +16,7 @@ class Role(str, Enum):  # noqa: UP042 - its value is what the wires send, so str
     ASSISTANT = "assistant"
 
 
-@dataclass(frozen=True)
+@frozen
 class Turn:
     role: Role
     text: str

@@ -1,4 +1,4 @@
-"""Train the task classifier and its difficulty head; write routecli/routing/task_model.json.
+"""Train the task classifier and its difficulty head; write routecli/routing/task_model.bin.
 
     pip install -e '.[train]'          # scikit-learn, for training only
     python scripts/build_corpus.py --sources DIR
@@ -89,10 +89,10 @@ def main() -> None:
         if max(abs(value) for value in row) >= PRUNE_BELOW:
             weights[str(name)] = [round(value * SCALE) for value in row]
     bias = [round(task_head.intercept_[i] * SCALE) for i in order] + [round(hard_head.intercept_[0] * SCALE)]
-    model = {"version": 1, "tasks": list(TASKS), "scale": SCALE, "bias": bias, "weights": weights,
-             "trained_on": len(train), "seed": args.seed, "C": args.C}
+    header = {"tasks": list(TASKS), "scale": SCALE, "bias": bias, "trained_on": len(train), "seed": args.seed,
+              "C": args.C}
     out = learned.WEIGHTS_PATH
-    out.write_text(json.dumps(model, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
+    learned.write_model(out, header, weights)
     print(f"wrote {out.relative_to(ROOT)}: {len(weights)} of {len(names)} features, {out.stat().st_size // 1024} kB")
 
     learned._model = None  # read the file just written

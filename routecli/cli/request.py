@@ -13,7 +13,6 @@ import math
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +20,7 @@ from routecli.cli import app as flags
 from routecli.errors import UsageError
 from routecli.routing.options import RequestOptions
 from routecli.ui.display import Display
+from routecli.values import frozen
 
 # name -> (annotation, default). The order is the order `--help` lists them in.
 _REQUEST = {
@@ -51,7 +51,7 @@ _DISPLAY = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class CommandLine:
     """Everything the command line said about one request."""
 

@@ -13,7 +13,6 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -23,6 +22,7 @@ from routecli.errors import DamagedHistoryError, HistoryError, UsageError
 from routecli.history.ids import looks_like_id
 from routecli.paths import private_file
 from routecli.turns import Turn, exchange
+from routecli.values import frozen
 
 BUSY_TIMEOUT_MS = 10_000
 WRITE_RETRIES = 5
@@ -65,13 +65,13 @@ class Status(str, Enum):  # noqa: UP042 - stored and shown as its plain value
     INTERRUPTED = "interrupted"  # Ctrl-C: the partial reply is kept
 
 
-@dataclass(frozen=True)
+@frozen
 class Attached:
     name: str
     size: int  # bytes
 
 
-@dataclass(frozen=True)
+@frozen
 class Exchange:
     id: str
     cid: str

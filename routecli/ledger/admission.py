@@ -13,7 +13,6 @@ amount. A shared PostgreSQL ledger reserves whole requests instead (ledger/reser
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from decimal import Decimal
 
 from routecli.errors import BudgetError
@@ -21,11 +20,12 @@ from routecli.ledger.record import day_start, month_start
 from routecli.ledger.store import NANO, Ledger
 from routecli.ledger.writeahead import IN_FLIGHT
 from routecli.policy.prices import money
+from routecli.values import frozen
 
 _COST = 6  # index of cost_nano in a Sums row
 
 
-@dataclass(frozen=True)
+@frozen
 class Admission:
     """One attempt's worst case checked against the day's and the month's budgets (None: no such budget)."""
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-from dataclasses import dataclass
+
+from routecli.values import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Attribution:
     user: str | None
     host: str | None

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from routecli.paths import write_private
+from routecli.values import frozen
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Cooldown:
     until: float  # unix time
     reason: str

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from routecli.ledger.store import Ledger
+from routecli.values import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class RecordedRequest:
     task: str
     profile: str | None

@@ -6,8 +6,10 @@ The ledger only stores them; `run/record.py` fills them from the plan, and `run/
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from routecli.values import frozen
 
 FACT_COLUMNS = ("complexity", "decision_tokens", "input_bytes", "flags", "policy_hash")
 FACT_MIGRATION = [
@@ -19,7 +21,7 @@ FACT_MIGRATION = [
 ]
 
 
-@dataclass(frozen=True)
+@frozen
 class DecisionFacts:
     complexity: int
     tokens: int

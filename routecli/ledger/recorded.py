@@ -7,7 +7,6 @@ Read-only. A damaged ledger is not repaired here: the rows SQLite can still read
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from routecli.errors import DamagedLedgerError
 from routecli.ledger.facts import FACT_COLUMNS, FACT_MIGRATION
 from routecli.ledger.store import _MIGRATIONS, COLUMNS, Ledger
+from routecli.values import frozen
 
 # The schema version from which rows carry the facts (found, not written down: migrations may be reordered).
 FACTS_VERSION = next(i + 1 for i, step in enumerate(_MIGRATIONS) if step is FACT_MIGRATION)
@@ -25,7 +25,7 @@ _WANTED = (
 FINAL_STAGE = "reduce final"  # the last call of a map-reduce summary (run/mapreduce.py)
 
 
-@dataclass(frozen=True)
+@frozen
 class StoredFacts:
     complexity: int
     tokens: int
@@ -34,7 +34,7 @@ class StoredFacts:
     policy_hash: str | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Usage:
     """The successful attempt's real usage and what it cost."""
 
@@ -47,7 +47,7 @@ class Usage:
     cost: Decimal | None  # None: unpriced
 
 
-@dataclass(frozen=True)
+@frozen
 class RecordedRequest:
     request_id: str
     ts: float
@@ -61,7 +61,7 @@ class RecordedRequest:
     final: Usage | None  # None: no attempt succeeded
 
 
-@dataclass(frozen=True)
+@frozen
 class Recorded:
     requests: list[RecordedRequest]
     notice: str | None = None  # e.g. a damaged ledger, read as far as it could be

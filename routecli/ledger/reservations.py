@@ -24,7 +24,6 @@ the team a quarter of an hour of that amount of budget at most.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -33,13 +32,14 @@ from routecli.errors import BudgetError, LedgerError
 from routecli.ledger.store import NANO, Ledger
 from routecli.ledger.writeahead import IN_FLIGHT
 from routecli.policy.prices import money
+from routecli.values import frozen
 
 RESERVATION_TTL_S = 15 * 60
 BUDGET_LOCK = 0x726F75746542  # "routeB": one scope per ledger, covering the team's and every user's budgets
 _COST = 6  # index of cost_nano in a Sums row
 
 
-@dataclass(frozen=True)
+@frozen
 class Limits:
     """The budgets a reservation is checked against (None: no such budget)."""
 
@@ -52,7 +52,7 @@ class Limits:
         return any(v is not None for v in (self.per_day, self.per_month, self.per_user_day, self.per_user_month))
 
 
-@dataclass(frozen=True)
+@frozen
 class _Scope:
     budget: Decimal
     name: str  # for the message: "the team's daily budget"

@@ -19,7 +19,6 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -30,6 +29,7 @@ from routecli.ledger import writeahead
 from routecli.ledger.facts import FACT_COLUMNS, DecisionFacts
 from routecli.ledger.sqlite_schema import _MIGRATIONS, ROLLUP_VERSION
 from routecli.paths import private_file
+from routecli.values import frozen
 
 NANO = Decimal(1_000_000_000)
 BUSY_TIMEOUT_MS = 10_000
@@ -92,7 +92,7 @@ COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class Row:
     """One attempt as the ledger stores it. Built by `record.py` from an Attempt and its Decision."""
 

@@ -4,15 +4,15 @@ team shares (`ROUTE_LEDGER_URL=postgresql://...`). Everything that opens the led
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
 from pathlib import Path
 
 from routecli.errors import LedgerError, UsageError
 from routecli.ledger.store import Ledger
 from routecli.paths import Paths
+from routecli.values import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class LedgerTarget:
     path: Path  # the SQLite ledger; with a URL, the local name beside which rows wait when the database is away
     url: str | None = None  # postgresql://... : the shared ledger

@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from routecli.errors import LedgerError, UsageError
 from routecli.ledger.record import import_pending, pending_rows
 from routecli.ledger.store import COLUMNS, Ledger
 from routecli.ledger.target import LedgerTarget
+from routecli.values import frozen
 
 _BATCH = 2_000  # rows per transaction: a big personal ledger is read and sent in bounded memory
 
 
-@dataclass(frozen=True)
+@frozen
 class Transfer:
     stored: int  # rows the ledger did not have
     skipped: int  # rows it had already (an attempt is stored once)

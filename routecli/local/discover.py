@@ -19,7 +19,7 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 from routecli.paths import Paths, write_private
 from routecli.policy.environment import base_url_override
 from routecli.policy.types import Model, Origin, Policy, PriceOverride, Provider
+from routecli.values import frozen
 
 TTL = 60.0  # seconds an answer (or a silence) is trusted; `route local serve` clears the cache
 PROBE_TIMEOUT = 0.3  # seconds for the whole probe: loopback answers in milliseconds or not at all
@@ -40,7 +41,7 @@ _SIZE = re.compile(r"(?:(\d+)x)?(\d+(?:\.\d+)?)([bm])(?![a-z])", re.IGNORECASE) 
 _ZERO = PriceOverride(Decimal(0), Decimal(0), Decimal(0))
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Discovery:
     """What answered: the models found, and per provider the base URL that answered."""
 

@@ -7,13 +7,13 @@ compared by name (`classify.rules.deploy`, `complexity.hints.greeting`) and esca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from routecli.policy.located import LineDict
 from routecli.policy.named import NAMED_LISTS
 from routecli.policy.types import Origin
+from routecli.values import frozen
 
 _BY_NAME = {f"{section}.{key}" for section, key in NAMED_LISTS}
 
@@ -26,7 +26,7 @@ class _Absent:
 ABSENT: Any = _Absent()  # the old value of an added setting, the new value of a removed one
 
 
-@dataclass(frozen=True)
+@frozen
 class Change:
     path: str  # e.g. models.claude-haiku.tier
     old: Any  # ABSENT: added by the user

@@ -7,9 +7,9 @@ the endpoint from here, doctor and models show it. Keys are held in memory only,
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from routecli.policy.types import Policy, Provider
+from routecli.values import frozen
 
 
 def base_url_override(provider: Provider) -> str | None:
@@ -23,7 +23,7 @@ def _key(provider: Provider) -> str | None:
     return os.environ.get(provider.key_env, "").strip() or None
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Access:
     """How to reach one provider from this machine."""
 
@@ -32,7 +32,7 @@ class Access:
     base_url_override: str | None  # what `<NAME>_BASE_URL` said, if anything
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Environment:
     access: dict[str, Access]  # provider name -> access
     local_enabled: frozenset[str]  # local providers switched on (named by URL, ROUTE_LOCAL=1, or discovered)

@@ -8,13 +8,13 @@ is not in the cache yet (a new model, a new genai-prices release, or the first r
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from routecli.paths import write_private
 from routecli.policy.types import Model, Policy
+from routecli.values import frozen
 
 MILLION = Decimal(1_000_000)
 CENT = Decimal("0.01")
@@ -37,7 +37,7 @@ def money(value: Decimal | None, places: int | None = None) -> str:
     return f"${value:.{places}f}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Price:
     """USD per million tokens. Input tiers: above `start` input tokens, the whole request pays that rate."""
 

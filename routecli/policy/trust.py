@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from routecli.paths import write_private
+from routecli.values import frozen
 
 TRUST_FILE = "trusted-policies.json"
 # What in a policy decides where a key goes: flagged by explain and doctor when a trusted local file sets it.
@@ -83,7 +83,7 @@ def key_routing_changes(user_raw: dict[str, object]) -> list[str]:
 _UNSET = object()  # a field the default provider does not have: any value of it is a change
 
 
-@dataclass(frozen=True)
+@frozen
 class FolderPolicy:
     """What to tell the user about ./routes.yaml: ignored until trusted, or trusted and redirecting keys."""
 

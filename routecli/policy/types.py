@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal
 from typing import Any
 
 from routecli.errors import UsageError
+from routecli.values import frozen
 
 TASKS = ("chat", "summarize", "code", "reasoning", "creative", "extract", "safety")
 SPEEDS = ("fast", "standard", "slow")
@@ -23,7 +24,7 @@ ON_CONCERNS = ("warn", "escalate")  # what a reviewer's concerns lead to (tasks.
 MAX_TIER = 4  # tiers run from 1 (the cheapest model that will do) to 4 (the strongest)
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Origin:
     path: str
     line: int
@@ -32,7 +33,7 @@ class Origin:
         return f"{self.path}:{self.line}"
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class TimeoutSettings:
     connect: float
     first_token: float  # from the request to the first text: generous for a model that reasons first
@@ -40,7 +41,7 @@ class TimeoutSettings:
     headers: float = 10.0  # from the request to the response headers: a silent provider is left quickly
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Provider:
     name: str
     wire: str
@@ -59,7 +60,7 @@ class Provider:
         return re.sub(r"[^A-Z0-9]+", "_", self.name.upper()) + "_BASE_URL"
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class PriceOverride:
     """Prices per million tokens given in the policy; None fields fall back to genai-prices."""
 
@@ -68,7 +69,7 @@ class PriceOverride:
     cached_input: Decimal | None = None
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Model:
     alias: str
     provider: str
@@ -84,7 +85,7 @@ class Model:
     origin: Origin
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class ReviewSettings:
     """A second model checks a validated task's reply against a rubric before it is shown (issue 10)."""
 
@@ -94,7 +95,7 @@ class ReviewSettings:
     max_output: int = 400  # the verdict is short JSON
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Task:
     name: str
     candidates: tuple[str, ...]
@@ -107,7 +108,7 @@ class Task:
     review: ReviewSettings | None = None
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Rule:
     task: str
     weight: int
@@ -116,7 +117,7 @@ class Rule:
     name: str = ""  # what a user's policy names to replace or switch off this rule (policy/named.py)
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Classification:
     default: str
     long_input_above: int | None
@@ -124,7 +125,7 @@ class Classification:
     rules: tuple[Rule, ...]
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class ModelClassifier:
     """`classify.model`: a model asked for the task when the learned classifier is unsure (issue 11)."""
 
@@ -132,14 +133,14 @@ class ModelClassifier:
     below: float  # consulted when the learned classifier's confidence is below this
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Hint:
     weight: int
     pattern: re.Pattern[str]
     name: str = ""
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class ComplexitySettings:
     base: int
     long_prompt_above: int | None
@@ -147,14 +148,14 @@ class ComplexitySettings:
     hints: tuple[Hint, ...]
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Escalation:
     above_tokens: int
     min_context: int
     min_tier: int | None
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Profile:
     name: str
     max_cost_per_request: Decimal | None
@@ -162,7 +163,7 @@ class Profile:
     prefer: str
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Budgets:
     per_request: Decimal | None
     per_day: Decimal | None
@@ -172,7 +173,7 @@ class Budgets:
     per_user_month: Decimal | None = None
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class MapReduceSettings:
     chunk_tokens: int = 60_000  # the most input one map call gets (and less if the model's window is smaller)
     partial_tokens: int = 600  # max output of each map call
@@ -180,12 +181,12 @@ class MapReduceSettings:
     above_tokens: int | None = None  # chunk even when a window fits, above this many tokens
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Privacy:
     local_only: tuple[str, ...] = ()  # globs of attached files that never go to a remote model
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Policy:
     sources: tuple[str, ...]
     default_profile: str

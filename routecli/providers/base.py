@@ -14,16 +14,16 @@ import math
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
 from routecli.turns import Turn
+from routecli.values import frozen
 
 NO_KEY = "not-needed"  # sent where a local server wants no key: SDKs would otherwise read keys from the env
 
 
-@dataclass(frozen=True)
+@frozen
 class Endpoint:
     """Where and how to reach one provider (already resolved from policy + environment)."""
 
@@ -34,7 +34,7 @@ class Endpoint:
     transport: str = "raw"  # "raw": route reads the reply itself; "sdk": the wire's SDK does (see providers)
 
 
-@dataclass(frozen=True)
+@frozen
 class ChatRequest:
     model_id: str  # the provider's model id
     prompt: str  # the user message
@@ -49,7 +49,7 @@ class ChatRequest:
         return [*earlier, {"role": "user", "content": self.prompt}]
 
 
-@dataclass(frozen=True)
+@frozen
 class Timeouts:
     connect: float = 10.0  # seconds to open the connection
     first_token: float = 60.0  # seconds from sending the request to the first text delta
@@ -57,12 +57,12 @@ class Timeouts:
     headers: float = 10.0  # seconds from sending the request to the response headers (capped by first_token)
 
 
-@dataclass(frozen=True)
+@frozen
 class TextDelta:
     text: str
 
 
-@dataclass(frozen=True)
+@frozen
 class UsageReport:
     """Token usage as the provider reported it (None = the provider did not say), normalised by the adapter:
     input_tokens counts every prompt token, cached and cache-written ones included."""
@@ -77,7 +77,7 @@ class UsageReport:
     cache_write_tokens: int | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class StreamEnd:
     stop_reason: str  # normalised: "end" | "max_tokens" | "content_filter" | "other"
     raw_stop_reason: str | None = None

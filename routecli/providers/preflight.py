@@ -13,7 +13,6 @@ arguments, so what we send is what the SDK would have sent (tests/test_preflight
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -21,6 +20,7 @@ from routecli import __version__
 from routecli.providers.base import Endpoint, Event, ProviderError, Timeouts, http_error
 from routecli.providers.guard import Emit, Watch, run_guarded
 from routecli.providers.http import client_timeout, http_client, transport_error
+from routecli.values import frozen
 
 if TYPE_CHECKING:
     import httpx2  # at run time only inside functions: an import that reaches no provider costs nothing
@@ -31,7 +31,7 @@ _ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error answer we read: enough for an
 Sdk = TypeVar("Sdk")
 
 
-@dataclass(frozen=True)
+@frozen
 class WireRequest:
     """One chat call as it goes on the wire: always a JSON POST."""
 

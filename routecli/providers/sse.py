@@ -12,12 +12,12 @@ Each line is decoded as strict UTF-8: bad bytes raise UnicodeDecodeError, a Valu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from routecli.values import frozen
 
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(frozen=True)
+@frozen
 class SseEvent:
     event: str | None  # the `event:` name, None when the event had none
     data: str  # the data lines joined by "\n"

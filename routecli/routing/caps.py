@@ -7,16 +7,16 @@ Pure: the spend so far today and this month comes in with the RoutingState.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from routecli.errors import BudgetError
 from routecli.policy.prices import Price, money
 from routecli.policy.types import Policy
 from routecli.routing.options import RequestOptions
+from routecli.values import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Cap:
     """The most one run (every retry, fallback, chunk and combining call together) may spend."""
 

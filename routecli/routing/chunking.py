@@ -7,7 +7,7 @@ that would fall inside a ``` code block moves to before the block when that stil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from routecli.values import frozen
 
 BYTES_PER_TOKEN = 3  # conservative: English runs ~4 bytes a token, code and CJK ~3; a chunk must fit
 MIN_FILL = 0.5  # never cut a chunk shorter than half its budget just to find a nicer boundary
@@ -15,7 +15,7 @@ _BOUNDARIES = (b"\n#", b"\n\n", b"\n", b". ", b" ")
 _FENCE = b"```"
 
 
-@dataclass(frozen=True)
+@frozen
 class Chunk:
     source: int  # index of the attachment it comes from
     start: int  # byte offsets into that attachment's data

@@ -10,13 +10,12 @@ over-fit); then any default rule that fired; else the policy's default task.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from routecli.errors import UsageError
 from routecli.policy.located import brief_path
 from routecli.policy.types import TASKS, Policy
 from routecli.routing import learned
 from routecli.routing.consult import ModelAnswer
+from routecli.values import frozen
 
 SAFETY = "safety"
 MODEL_CONFIDENT = 0.5  # at or above this the learned model's task wins over the default rules
@@ -28,7 +27,7 @@ HEAD_CHARS = 4096  # how much of an attached input the rules look at
 ATTACHED_WEIGHT = 0.25
 
 
-@dataclass(frozen=True)
+@frozen
 class TaskChoice:
     task: str
     evidence: tuple[str, ...]
@@ -37,7 +36,7 @@ class TaskChoice:
     model_decides: bool = False  # no stronger signal than the classifiers (a model classifier may be asked)
 
 
-@dataclass(frozen=True)
+@frozen
 class Complexity:
     level: int  # 1..10
     evidence: tuple[str, ...]

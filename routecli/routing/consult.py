@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 
 from routecli.policy.types import TASKS, Policy
 from routecli.routing.inputs import Request
+from routecli.values import frozen
 
 TEXT_CHARS = 2000  # what the classifier model reads of the prompt: the instruction decides, as for the learned one
 ANSWER_TOKENS = 16  # one word, with room for a model that adds a full stop or a space
@@ -29,7 +29,7 @@ _TASK_LINES = {
 }
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class ModelAnswer:
     """The classifier model's answer for a prompt: a task of the policy's."""
 
@@ -38,7 +38,7 @@ class ModelAnswer:
     cached: bool  # read from the cache, no call made
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Consult:
     """The model classifier for this prompt: consulted (answer set), or to be consulted (answer None)."""
 

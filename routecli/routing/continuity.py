@@ -9,7 +9,7 @@ typed reason says why (`route explain -c` shows it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import Enum
 
 from routecli.policy.prices import money
@@ -17,13 +17,14 @@ from routecli.policy.types import Policy
 from routecli.routing.classify import TaskChoice
 from routecli.routing.decide import Decision, Verdict
 from routecli.routing.exclusions import SIZE, Why
+from routecli.values import frozen
 
 # A follow-up this short ("and now in French", "shorter", "now") says little about its task on its own.
 FOLLOW_UP_WORDS = 6
 FOLLOW_UP_CONFIDENT = 0.5  # a longer follow-up keeps the conversation's task when the classifier is unsure
 
 
-@dataclass(frozen=True)
+@frozen
 class FollowUp:
     """What a continued conversation's last turn decided: its model (kept while it may) and its task."""
 
@@ -56,7 +57,7 @@ class Move(str, Enum):  # noqa: UP042 - shown and serialised as its plain value
     PINNED = "pinned"  # -m names the model: the pin wins
 
 
-@dataclass(frozen=True)
+@frozen
 class Continuity:
     previous: str  # the previous turn's model
     move: Move

@@ -6,7 +6,7 @@ the panel shown before a call, `--json` and the ledger all render the one Decisi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from routecli.routing.exclusions import BUDGET, Exclusion, Why, describe, only
 from routecli.routing.options import RequestOptions
 from routecli.routing.refusal import considered, is_too_large, no_model_error  # noqa: F401 - their old home
 from routecli.routing.tokens import TokenCount
+from routecli.values import frozen
 
 if TYPE_CHECKING:
     from routecli.ledger.cooldowns import Cooldown  # a type only: the decision imports nothing that does I/O
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class RoutingState:
     """What the world looks like right now, gathered by the caller (env, disk, ledger)."""
 
@@ -37,7 +38,7 @@ class RoutingState:
     now: float = 0.0
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Verdict:
     alias: str
     provider: str
@@ -62,7 +63,7 @@ class Verdict:
         return describe(self.exclusions, "eligible (budget downgrade)" if self.downgraded else "eligible")
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Decision:
     task: str
     evidence: tuple[str, ...]

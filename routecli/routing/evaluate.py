@@ -8,7 +8,7 @@ real keys), so the figures are the same on every machine and every day.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal
 from typing import Any
 
@@ -21,11 +21,12 @@ from routecli.routing.options import RequestOptions
 from routecli.routing.plan import decide_request
 from routecli.routing.thresholds import thresholds
 from routecli.routing.tokens import TokenCount
+from routecli.values import frozen
 
 SIZE_LOWER_BYTES = 6  # a `size` in bytes stands for about size/4 tokens (bounds: size/6 .. size)
 
 
-@dataclass(frozen=True)
+@frozen
 class LabelledPrompt:
     prompt: str
     task: str  # the expected task
@@ -36,7 +37,7 @@ class LabelledPrompt:
     size: int | None = None  # ... or of this many bytes
 
 
-@dataclass(frozen=True)
+@frozen
 class TaskScore:
     task: str
     count: int  # prompts labelled with this task
@@ -53,7 +54,7 @@ class TaskScore:
         return self.correct / self.predicted if self.predicted else None
 
 
-@dataclass(frozen=True)
+@frozen
 class Rate:
     checked: int = 0
     met: int = 0
@@ -63,7 +64,7 @@ class Rate:
         return self.met / self.checked if self.checked else None
 
 
-@dataclass(frozen=True)
+@frozen
 class Miss:
     line: int
     expected: str
@@ -71,7 +72,7 @@ class Miss:
     prompt: str
 
 
-@dataclass(frozen=True)
+@frozen
 class EvalReport:
     total: int
     correct: int
@@ -211,7 +212,7 @@ def evaluate(
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class Floors:
     overall: float | None = None
     every_task: float | None = None

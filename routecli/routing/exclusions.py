@@ -6,8 +6,9 @@ alias containing "too small" can then never change a decision or an exit code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+
+from routecli.values import frozen
 
 
 class Why(str, Enum):  # noqa: UP042 - a StrEnum would change how str() and format() render it
@@ -32,7 +33,7 @@ BUDGET = frozenset({Why.REQUEST_BUDGET, Why.DAY_BUDGET, Why.MONTH_BUDGET})
 SIZE = frozenset({Why.WINDOW, Why.ESCALATION_WINDOW})
 
 
-@dataclass(frozen=True)
+@frozen
 class Exclusion:
     kind: Why
     text: str  # what a person reads: "no API key (set ANTHROPIC_API_KEY)"

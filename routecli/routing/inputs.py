@@ -11,20 +11,21 @@ import codecs
 import glob
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from pathlib import Path
 
 from routecli.errors import InputError
 from routecli.routing.argtext import argument_text, shown_name
 from routecli.turns import Turn
+from routecli.values import frozen
 
 _SNIFF = 8192
 FIRST_CHUNK = 64 * 1024  # what is read of each source before the rest: NUL bytes here refuse it at once
 MAX_INPUT_BYTES = 512 * 1024 * 1024  # one source larger than this is refused (a device, an endless pipe)
 
 
-@dataclass(frozen=True)
+@frozen
 class Attachment:
     """One attached input, kept as UTF-8 bytes: a 50 MB file is held once, and decoded (or joined into
     the prompt) only when a model is actually called."""
@@ -46,7 +47,7 @@ class Attachment:
         return f"--- {self.name} ---\n".encode()
 
 
-@dataclass(frozen=True)
+@frozen
 class Request:
     instruction: str
     attachments: tuple[Attachment, ...] = ()

@@ -8,7 +8,7 @@ case included. `route explain` shows this plan before anything is spent; `route 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import ROUND_CEILING, Decimal
 
 from routecli.errors import BudgetError, NoModelError
@@ -22,6 +22,7 @@ from routecli.routing.exclusions import BUDGET, SIZE, Why
 from routecli.routing.inputs import Request
 from routecli.routing.options import RequestOptions
 from routecli.routing.tokens import TokenCount
+from routecli.values import frozen
 
 MAP_INSTRUCTION = (
     "Below is part {index} of {total} of a longer document{label}. Summarize this part on its own: keep the "
@@ -36,7 +37,7 @@ PROMPT_OVERHEAD = 200  # tokens for the instruction and labels around each chunk
 _ONE_CALL_LIMITS = SIZE | BUDGET | {Why.ESCALATION_TIER, Why.PROFILE_CAP}
 
 
-@dataclass(frozen=True)
+@frozen
 class Level:
     """One reduce level: `calls` calls combine `inputs` partial summaries."""
 
@@ -45,7 +46,7 @@ class Level:
     group_size: int
 
 
-@dataclass(frozen=True)
+@frozen
 class MapReducePlan:
     chunks: tuple[Chunk, ...]
     map_decision: Decision

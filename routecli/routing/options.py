@@ -3,15 +3,17 @@ and handed unchanged to classification, the decision, planning and execution."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
+
+from routecli.values import frozen
 
 if TYPE_CHECKING:  # the scanner is imported by the plan that runs it, not by the command line
     from routecli.routing.secrets import Finding
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class RequestOptions:
     task: str | None = None  # -t: the task, forced
     complexity: int | None = None  # --complexity 1-10, forced

@@ -7,7 +7,7 @@ are counted from the bytes, with the tokenizer loaded only when a threshold depe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ from routecli.routing.refusal import secret_refusal
 from routecli.routing.secrets import scan
 from routecli.routing.thresholds import thresholds
 from routecli.routing.tokens import TokenCount, count
+from routecli.values import frozen
 
 if TYPE_CHECKING:
     from routecli.routing.consult import Consult, ModelAnswer
@@ -35,14 +36,14 @@ if TYPE_CHECKING:
 TRUNCATE_MARGIN_TOKENS = 500
 
 
-@dataclass(frozen=True)
+@frozen
 class Truncation:
     original_bytes: int
     kept_bytes: int
     to_fit: str  # the model whose window the input was cut to
 
 
-@dataclass(frozen=True)
+@frozen
 class Plan:
     request: Request  # as it will be sent (--truncate may have cut it)
     decision: Decision

@@ -6,18 +6,18 @@ for the model that actually answered (a fallback may have), so both name the sam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy, ReviewSettings
 from routecli.routing.decide import Decision, RoutingState, _budget_reasons
 from routecli.routing.options import RequestOptions
+from routecli.values import frozen
 
 RUBRIC_TOKENS = 250  # the reviewer's instructions and rubric, around the request and the reply
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Reviewer:
     """The reviewer for one answering model, or why there is none (`alias` None)."""
 
@@ -25,7 +25,7 @@ class Reviewer:
     why: str  # "another provider than claude-sonnet", or the reason no reviewer can run
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class ReviewPlan:
     settings: ReviewSettings
     reviewer: Reviewer  # for the chosen model

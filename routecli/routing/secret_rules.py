@@ -14,9 +14,10 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
+
+from routecli.values import frozen
 
 
 class SecretKind(str, Enum):  # noqa: UP042 - a StrEnum would change how str() and format() render it
@@ -122,7 +123,7 @@ def secret_name(name: str) -> bool:
     return bool(_SECRET_WORDS.intersection(words)) or ("KEY" in words and bool(_KEY_QUALIFIERS.intersection(words)))
 
 
-@dataclass(frozen=True)
+@frozen
 class Rule:
     """Either `anchors` (words found anywhere, lower case) or `prefixes` (how a token starts, lower case): the
     scanner runs `pattern` only on the line around one of them. Regexes are compiled on first use: a prompt

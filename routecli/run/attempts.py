@@ -13,6 +13,7 @@ from routecli.policy.prices import PriceTable
 from routecli.providers.base import ProviderError, UsageReport
 from routecli.routing.tokens import bounds
 from routecli.turns import Turn
+from routecli.values import frozen
 
 
 @dataclass
@@ -148,7 +149,7 @@ class Interrupted(Exception):
         self.stop = stop
 
 
-@dataclass(frozen=True)
+@frozen
 class CallSettings:
     system: str | None
     prompt: str

@@ -15,6 +15,7 @@ from routecli.history.ids import new_id
 from routecli.paths import Paths
 from routecli.routing.continuity import FollowUp
 from routecli.turns import Turn
+from routecli.values import frozen
 
 if TYPE_CHECKING:  # the history's store is imported when a conversation is read or kept, not by every explain
     from routecli.history.store import Exchange
@@ -72,7 +73,7 @@ def load_conversation(paths: Paths, cid: str | None) -> Conversation:
     return conversation
 
 
-@dataclass(frozen=True)
+@frozen
 class Keeper:
     """Turns a finished (or interrupted) exchange into a history row; `enabled` is False for --no-log or
     `route log off`."""

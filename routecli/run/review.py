@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import Enum
 
 from routecli.errors import ProviderFailure
@@ -19,6 +19,7 @@ from routecli.routing.review import Reviewer, choose_reviewer, usable
 from routecli.run.attempts import Attempt, CallSettings, Outcome
 from routecli.run.aux import call_aux
 from routecli.run.executor import Executor
+from routecli.values import frozen
 
 RUBRIC = """You review an AI assistant's answer to a request that may lead to a destructive or irreversible action.
 Check the answer against this rubric:
@@ -39,7 +40,7 @@ class Verdict(str, Enum):  # noqa: UP042 - a StrEnum would change how str() and 
     UNAVAILABLE = "unavailable"
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Review:
     verdict: Verdict
     reviewer: str | None

@@ -4,7 +4,6 @@ budget needs it) what the ledger says was spent. The plan is made from this, and
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from decimal import Decimal
 
 from routecli.ledger import shared_cooldowns
@@ -13,9 +12,10 @@ from routecli.policy.environment import Environment, read_environment
 from routecli.policy.prices import PriceTable, resolve_prices
 from routecli.policy.types import Policy
 from routecli.routing.decide import RoutingState
+from routecli.values import frozen
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class World:
     prices: PriceTable
     environment: Environment

@@ -1,11 +1,10 @@
 """How the person asked to see a reply: built once from the command line, read by the run and the renderers."""
-
 from __future__ import annotations
 
-from dataclasses import dataclass
+from routecli.values import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Display:
     stream: bool = True  # --no-stream turns it off
     json: bool = False
