@@ -104,12 +104,13 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, text: str) -> None:
-    """Replace `path` with `text` atomically (a temporary file, then a rename), readable by the user only."""
+def write_private(path: Path, data: str | bytes) -> None:
+    """Replace `path` with `data` atomically (a temporary file, then a rename), readable by the user only."""
     private_dir(path.parent)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with os.fdopen(_open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "w", encoding="utf-8") as handle:
-        handle.write(text)
+    mode, encoding = ("wb", None) if isinstance(data, bytes) else ("w", "utf-8")
+    with os.fdopen(_open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), mode, encoding=encoding) as handle:
+        handle.write(data)
     os.replace(tmp, path)
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -305,3 +308,18 @@ def test_a_provider_name_never_changes_the_verdict(route, tmp_path: Path, name: 
     assert result.returncode == 5, result.stderr
     assert f"box-model: no local server answering ({name}" in result.stderr
     assert "refused by budget" not in result.stderr
+
+
+def test_a_port_where_nothing_listens_costs_no_http_client():
+    """The usual case (no local server started) is settled by a refused connection: httpx2 (~50 ms to import)
+    is not loaded, so a run whose discovery cache has expired starts as fast as any other."""
+    port = closed_port()
+    code = (
+        "import sys; from routecli.local import discover as d; "
+        f"found = d.probe({{'ollama': ['http://127.0.0.1:{port}/v1', 'http://localhost:{port}/v1']}}); "
+        "print(found, 'httpx2' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=60, env=env)
+    assert out.stdout.split() == ["{}", "False"], out.stderr

@@ -8,7 +8,8 @@ or URLs; the first that answers wins and becomes the provider's base URL), else 
 
 `route explain` takes ~0.1 s, so probing must not happen on every run: answers (and the lack of one) are
 cached for TTL seconds in the cache dir, and a probe is bounded by PROBE_TIMEOUT in total, all URLs at once.
-Only stdlib is imported at first, and the HTTP client (httpx2) only when a probe is due.
+Only stdlib is imported at first, and the HTTP client (httpx2) only when a probe is due and a server
+listens (a refused connection on loopback settles the usual case, no server, in well under a millisecond).
 ROUTE_DISCOVER=0 switches it all off.
 """
 
@@ -31,6 +32,7 @@ from routecli.values import frozen
 
 TTL = 60.0  # seconds an answer (or a silence) is trusted; `route local serve` clears the cache
 PROBE_TIMEOUT = 0.3  # seconds for the whole probe: loopback answers in milliseconds or not at all
+LOOPBACK_TIMEOUT = 0.05  # to accept or refuse a connection on this machine (it takes microseconds)
 LOCAL_TASKS = ("chat", "summarize", "extract")  # what a small local model is trusted with
 DEFAULT_CONTEXT = 4096  # Ollama's default num_ctx (it silently truncates beyond it); used when a server is mute
 STRONG_PARAMS_B = 30.0  # from this many billion parameters a local model counts as tier 2 ("everyday")
@@ -238,9 +240,12 @@ def _same_id(model_id: str) -> str:
 
 def probe(wanted: dict[str, list[str]], timeout: float = PROBE_TIMEOUT) -> dict[str, dict[str, Any]]:
     """Ask every URL at once; per provider keep the first URL (in its order) that listed models."""
+    urls = list(dict.fromkeys(url for group in wanted.values() for url in group))
+    urls = [url for url in urls if not _refused_on_loopback(url)]
+    if not urls:
+        return {}
     import threading
 
-    urls = list(dict.fromkeys(url for group in wanted.values() for url in group))
     answers: dict[str, list[dict[str, Any]]] = {}
     deadline = time.monotonic() + timeout
 
@@ -300,9 +305,32 @@ def _positive(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
+def _refused_on_loopback(url: str) -> bool:
+    """True when the URL is on this machine and nothing accepts a connection there: the usual case (no
+    local server started), settled in well under a millisecond without threads or the HTTP client."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return False  # let the HTTP client say what is wrong with it
+    if port is None or host not in ("127.0.0.1", "localhost", "::1"):
+        return False
+    try:
+        # A bytes host skips the IDNA codec that a str host would import (~3 ms) for an ASCII name.
+        socket.create_connection((host.encode("ascii"), port), timeout=LOOPBACK_TIMEOUT).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False  # slow or odd: leave it to the probe proper, bounded by its deadline
+    return False
+
+
 def _get_json(url: str, deadline: float) -> Any:
     """GET a small JSON document with whatever time is left; None for any failure."""
-    import httpx2  # route's one HTTP client; only when a probe is due (at most once a minute)
+    import httpx2  # route's one HTTP client; only when a probe is due and a local server is listening
 
     left = deadline - time.monotonic()
     if left <= 0:

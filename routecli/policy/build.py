@@ -10,6 +10,7 @@ from routecli.errors import PolicyError
 from routecli.policy.located import LineDict, LineList
 from routecli.policy.named import enabled
 from routecli.policy.problems import Problems
+from routecli.policy.regex_cache import RegexCache
 from routecli.policy.schema import invalid_keys, probe_url
 from routecli.policy.types import (
     ON_CONCERNS,
@@ -252,9 +253,11 @@ def _model_classifier(raw: LineDict, models: dict[str, Model], problems: Problem
     return ModelClassifier(alias, float(below))
 
 
-def _regex(pattern: str, mapping: Any, key: str | int, problems: Problems) -> re.Pattern[str] | None:
+def _regex(
+    pattern: str, mapping: Any, key: str | int, problems: Problems, regexes: RegexCache
+) -> re.Pattern[str] | None:
     try:
-        return re.compile(pattern, re.IGNORECASE | re.MULTILINE)
+        return regexes.compile(pattern, re.IGNORECASE | re.MULTILINE)
     except re.error as exc:
         line = mapping.line_of(key) if isinstance(mapping, (LineDict, LineList)) else None
         path = getattr(mapping, "source", "?")
@@ -262,7 +265,7 @@ def _regex(pattern: str, mapping: Any, key: str | int, problems: Problems) -> re
         return None
 
 
-def _classification(raw: LineDict, problems: Problems) -> Classification:
+def _classification(raw: LineDict, problems: Problems, regexes: RegexCache) -> Classification:
     default = raw.get("default", "chat")
     if default not in TASKS:
         problems.add(_fail(raw, "default", f"classify.default: unknown task '{default}'"))
@@ -275,7 +278,7 @@ def _classification(raw: LineDict, problems: Problems) -> Classification:
             _needs(item, f"classify rule '{item.get('name')}'", missing, problems)
         if "task" in item and item["task"] not in TASKS:
             problems.add(_fail(item, "task", f"classify rule names unknown task '{item['task']}'"))
-        compiled = [_regex(p, item["patterns"], i, problems) for i, p in enumerate(item.get("patterns", []))]
+        compiled = [_regex(p, item["patterns"], i, problems, regexes) for i, p in enumerate(item.get("patterns", []))]
         patterns = tuple(p for p in compiled if p is not None)
         origin = Origin(getattr(item, "source", "?"), item.line)
         rules.append(Rule(item.get("task", default), item.get("weight", 1), patterns, origin, item.get("name", "")))
@@ -285,14 +288,14 @@ def _classification(raw: LineDict, problems: Problems) -> Classification:
     return Classification(default, long_input.get("above_tokens"), long_input.get("task"), tuple(rules))
 
 
-def _complexity(raw: LineDict, problems: Problems) -> ComplexitySettings:
+def _complexity(raw: LineDict, problems: Problems, regexes: RegexCache) -> ComplexitySettings:
     hints = []
     for item in raw.get("hints") or ():
         if not enabled(item):
             continue
         if _missing(item, ("pattern",)):
             _needs(item, f"complexity hint '{item.get('name')}'", ["pattern"], problems)
-        pattern = _regex(item["pattern"], item, "pattern", problems) if "pattern" in item else None
+        pattern = _regex(item["pattern"], item, "pattern", problems, regexes) if "pattern" in item else None
         if pattern is not None:
             hints.append(Hint(item.get("weight", 1), pattern, item.get("name", "")))
     long_prompt = raw.get("long_prompt") or {}
@@ -350,10 +353,14 @@ def _map_reduce(raw: LineDict) -> MapReduceSettings:
     )
 
 
-def build_policy(raw: LineDict, sources: tuple[str, ...], problems: Problems | None = None) -> Policy:
+def build_policy(
+    raw: LineDict, sources: tuple[str, ...], problems: Problems | None = None, regexes: RegexCache | None = None
+) -> Policy:
     """The typed policy. Every mistake found (with those already in `problems`, from reading and merging the
-    files) is raised at the end, together, each at its file:line."""
+    files) is raised at the end, together, each at its file:line. `regexes` may hold patterns compiled by an
+    earlier run (see regex_cache.py)."""
     problems = Problems() if problems is None else problems
+    regexes = RegexCache(None) if regexes is None else regexes
     empty = LineDict()
     empty.line, empty.key_lines = 1, {}
     defaults = raw.get("defaults") or empty
@@ -365,7 +372,7 @@ def build_policy(raw: LineDict, sources: tuple[str, ...], problems: Problems | N
     if not raw_models:
         problems.report(sources[-1], 1, "the policy defines no models")
     tasks = _tasks(raw.get("tasks") or empty, models, set(raw_models) | invalid_keys(raw_models), problems)
-    classification = _classification(raw.get("classify") or empty, problems)
+    classification = _classification(raw.get("classify") or empty, problems, regexes)
     if classification.default not in tasks and classification.default in TASKS and models and not problems:
         message = f"classify.default task '{classification.default}' has no models"
         problems.add(_fail(raw.get("classify") or raw, "default", message))
@@ -373,7 +380,7 @@ def build_policy(raw: LineDict, sources: tuple[str, ...], problems: Problems | N
     default_profile = defaults.get("profile", next(iter(profiles)))
     if default_profile not in profiles:
         problems.add(_fail(defaults, "profile", f"defaults.profile names unknown profile '{default_profile}'"))
-    complexity = _complexity(raw.get("complexity") or empty, problems)
+    complexity = _complexity(raw.get("complexity") or empty, problems, regexes)
     levels = _levels(raw.get("escalation") or LineList(), problems)
     budgets = _budgets(raw.get("budgets") or empty, problems)
     classify_model = _model_classifier(raw.get("classify") or empty, models, problems)

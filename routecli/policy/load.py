@@ -17,6 +17,7 @@ from routecli.policy.build import build_policy
 from routecli.policy.located import LineDict, decode_hook, encode
 from routecli.policy.merge import merge_policies
 from routecli.policy.problems import Problems
+from routecli.policy.regex_cache import RegexCache
 from routecli.policy.schema import read_policy_file
 from routecli.policy.types import Policy
 
@@ -70,28 +71,32 @@ def load_policy(explicit: str | None, config_dir: Path, cache_dir: Path | None =
     """The default policy, with the user's policy (if any) merged over it.
 
     The merged, validated YAML is cached as JSON keyed by each file's path, size and mtime, so most
-    runs skip PyYAML and the checks; any change to a file, or a new route version, rebuilds it.
+    runs skip PyYAML and the checks; any change to a file, or a new route version, rebuilds it. Its
+    regular expressions are kept compiled beside it (regex_cache.py).
     """
     paths = active_policy_paths(explicit, config_dir)
     sources = tuple(str(p) for p in paths)
     key = _cache_key(paths)
     cache_file = cache_dir / "policy.json" if cache_dir else None
+    regexes = RegexCache(cache_dir / "policy.regex" if cache_dir else None)
     raw = _load_cached(cache_file, key) if cache_file and key else None
     if raw is not None:
-        return build_policy(raw, sources)
-    raw, policy = _read_and_build(paths)  # validates: only a good policy is ever cached
-    if cache_file and key:
-        _save_cached(cache_file, key, raw)
+        policy = build_policy(raw, sources, regexes=regexes)
+    else:
+        raw, policy = _read_and_build(paths, regexes)  # validates: only a good policy is ever cached
+        if cache_file and key:
+            _save_cached(cache_file, key, raw)
+    regexes.save()
     return policy
 
 
-def _read_and_build(paths: list[Path]) -> tuple[LineDict, Policy]:
+def _read_and_build(paths: list[Path], regexes: RegexCache | None = None) -> tuple[LineDict, Policy]:
     """Read, merge and build the files (the default first), reporting every mistake in all of them at once."""
     problems = Problems()
     raw = read_policy_file(paths[0], problems)
     for path in paths[1:]:
         raw = merge_policies(raw, read_policy_file(path, problems), problems)
-    return raw, build_policy(raw, tuple(str(p) for p in paths), problems)
+    return raw, build_policy(raw, tuple(str(p) for p in paths), problems, regexes)
 
 
 def _cache_key(paths: list[Path]) -> str | None:
