@@ -3,7 +3,9 @@
 Goal: each <= 1.6x the floor's median, measured in the same run. Also checks with `python -X importtime`
 that neither command imports a provider SDK.
 
-    python bench/startup.py [--runs 15]
+    python bench/startup.py [--runs 15] [--base /path/to/other/venv/bin/route]
+
+--base times another installation (e.g. the previous release) in the same interleaved rounds.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def imported_sdks(cmd: list[str], env: dict[str, str]) -> set[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--base", help="another `route` executable to time side by side (e.g. the last release)")
     args = parser.parse_args()
     env = bench_env()
     route = route_cmd()
@@ -46,6 +49,8 @@ def main() -> None:
         'route explain "hi", discovery cache expired': (
             ["sh", "-c", 'rm -f "$ROUTE_HOME/cache/discovery.json"; exec "$@"', "sh", *route, "explain", "hi"], None),
     }
+    if args.base:
+        cases['base: route explain "hi"'] = ([args.base, "explain", "hi"], None)
     print(f"startup, {args.runs} interleaved runs each ({' '.join(route)})")
     ratios = report(interleaved(cases, env, args.runs), next(iter(cases)))
     for name in ("route --help", 'route explain "hi"', 'route explain "hi", discovery cache expired'):

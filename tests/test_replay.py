@@ -259,3 +259,18 @@ def test_a_local_model_that_took_the_request_is_still_there(route, home):
                       _row(time.time(), "h", facts=facts)])
     report = _replay(route)
     assert report["replayed"] == 2 and report["different"] == 0, report["moves"]
+
+
+def test_the_policy_fingerprint_is_cached_and_follows_the_policy(tmp_path):
+    """Replay tells the current policy's requests by this hash: from the cache it must be the same as read afresh,
+    and editing the user's routes.yaml must change it."""
+    from routecli.policy.fingerprint import policy_hash, raw_hash
+    from routecli.policy.load import load_policy
+
+    config, cache = tmp_path / "config", tmp_path / "cache"
+    fresh = load_policy(None, config, None)
+    first, second = load_policy(None, config, cache), load_policy(None, config, cache)
+    assert policy_hash(fresh) == policy_hash(first) == policy_hash(second) == raw_hash(fresh.raw)
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("version: 1\nbudgets:\n  per_day: 5\n", encoding="utf-8")
+    assert policy_hash(load_policy(str(mine), config, cache)) != policy_hash(first)

@@ -44,3 +44,12 @@ def test_help_and_explain_import_no_sdk(home):
         assert not loaded & {"anthropic", "openai", "mistralai"}, (args, loaded & set(SDKS))
     explain = _modules(home, "explain", "hi")
     assert "tiktoken" not in explain and "genai_prices" not in explain
+
+
+@pytest.mark.process
+def test_a_second_explain_loads_nothing_it_can_do_without(home):
+    """Once the policy, its compiled patterns and its fingerprint are cached (the first run), `route explain`
+    imports neither PyYAML nor hashlib (OpenSSL, ~5 ms) nor the HTTP client (no local server listens here)."""
+    _modules(home, "explain", "hi")  # fills the caches
+    second = _modules(home, "explain", "hi")
+    assert not second & {"yaml", "hashlib", "_hashlib", "httpx2", "secrets"}, second & {"yaml", "hashlib", "httpx2"}

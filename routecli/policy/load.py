@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from routecli.errors import PolicyError
 from routecli.paths import write_private
 from routecli.policy.build import build_policy
+from routecli.policy.fingerprint import raw_hash
 from routecli.policy.located import LineDict, decode_hook, encode
 from routecli.policy.merge import merge_policies
 from routecli.policy.problems import Problems
@@ -79,15 +81,17 @@ def load_policy(explicit: str | None, config_dir: Path, cache_dir: Path | None =
     key = _cache_key(paths)
     cache_file = cache_dir / "policy.json" if cache_dir else None
     regexes = RegexCache(cache_dir / "policy.regex" if cache_dir else None)
-    raw = _load_cached(cache_file, key) if cache_file and key else None
-    if raw is not None:
+    cached = _load_cached(cache_file, key) if cache_file and key else None
+    if cached is not None:
+        raw, fingerprint = cached
         policy = build_policy(raw, sources, regexes=regexes)
     else:
         raw, policy = _read_and_build(paths, regexes)  # validates: only a good policy is ever cached
+        fingerprint = raw_hash(raw)
         if cache_file and key:
-            _save_cached(cache_file, key, raw)
+            _save_cached(cache_file, key, raw, fingerprint)
     regexes.save()
-    return policy
+    return replace(policy, fingerprint=fingerprint)
 
 
 def _read_and_build(paths: list[Path], regexes: RegexCache | None = None) -> tuple[LineDict, Policy]:
@@ -109,19 +113,22 @@ def _cache_key(paths: list[Path]) -> str | None:
     return json.dumps([__version__, stats])
 
 
-def _load_cached(cache_file: Path, key: str) -> LineDict | None:
+def _load_cached(cache_file: Path, key: str) -> tuple[LineDict, str] | None:
+    """The merged policy and its fingerprint, if the cache holds them for exactly these files."""
     try:
         data = json.loads(cache_file.read_text(encoding="utf-8"), object_hook=decode_hook)
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("raw"), LineDict):
         return None
-    return data["raw"]
+    if not isinstance(data.get("hash"), str) or not data["hash"]:
+        return None
+    return data["raw"], data["hash"]
 
 
-def _save_cached(cache_file: Path, key: str, raw: LineDict) -> None:
+def _save_cached(cache_file: Path, key: str, raw: LineDict, fingerprint: str) -> None:
     with contextlib.suppress(OSError):  # a cache we cannot write only costs time
-        write_private(cache_file, json.dumps({"key": key, "raw": encode(raw)}))
+        write_private(cache_file, json.dumps({"key": key, "raw": encode(raw), "hash": fingerprint}))
 
 
 def validate_file(path: Path) -> Policy:

@@ -208,6 +208,7 @@ class Policy:
     silent: frozenset[str] = frozenset()  # local providers discovery asked that did not answer
     classify_model: ModelClassifier | None = None  # off unless `classify.model` names one
     ledger_url: str | None = None  # ledger.url: a shared PostgreSQL ledger (ROUTE_LEDGER_URL wins)
+    fingerprint: str = ""  # policy/fingerprint.py's hash of `raw` when the loader has it (cached with the policy)
 
     def model(self, alias: str) -> Model:
         if alias not in self.models:

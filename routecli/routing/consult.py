@@ -7,7 +7,6 @@ question and reads the one-word answer. The call itself, and the cache of answer
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from routecli.policy.types import TASKS, Policy
@@ -75,6 +74,8 @@ def classifier_text(request: Request) -> str:
 
 def cache_key(alias: str, text: str) -> str:
     """Answers are cached by the prompt's sha256, per classifier model (another model may answer otherwise)."""
+    import hashlib  # ~5 ms (OpenSSL): only when the model classifier is asked
+
     return hashlib.sha256(f"{alias}\0{text}".encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
