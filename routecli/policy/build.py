@@ -253,14 +253,12 @@ def _model_classifier(raw: LineDict, models: dict[str, Model], problems: Problem
     return ModelClassifier(alias, float(below))
 
 
-def _regex(
-    pattern: str, mapping: Any, key: str | int, problems: Problems, regexes: RegexCache
-) -> re.Pattern[str] | None:
+def _regex(pattern: str, where: Any, key: str | int, problems: Problems, regexes: RegexCache) -> re.Pattern[str] | None:
     try:
         return regexes.compile(pattern, re.IGNORECASE | re.MULTILINE)
     except re.error as exc:
-        line = mapping.line_of(key) if isinstance(mapping, (LineDict, LineList)) else None
-        path = getattr(mapping, "source", "?")
+        line = where.line_of(key) if isinstance(where, (LineDict, LineList)) else None
+        path = getattr(where, "source", "?")
         problems.report(path, line, f"invalid regular expression {pattern!r}: {exc}")
         return None
 
@@ -357,8 +355,7 @@ def build_policy(
     raw: LineDict, sources: tuple[str, ...], problems: Problems | None = None, regexes: RegexCache | None = None
 ) -> Policy:
     """The typed policy. Every mistake found (with those already in `problems`, from reading and merging the
-    files) is raised at the end, together, each at its file:line. `regexes` may hold patterns compiled by an
-    earlier run (see regex_cache.py)."""
+    files) is raised at the end, together, each at its file:line. `regexes`: patterns compiled by earlier runs."""
     problems = Problems() if problems is None else problems
     regexes = RegexCache(None) if regexes is None else regexes
     empty = LineDict()
