@@ -354,8 +354,7 @@ def _map_reduce(raw: LineDict) -> MapReduceSettings:
 def build_policy(
     raw: LineDict, sources: tuple[str, ...], problems: Problems | None = None, regexes: RegexCache | None = None
 ) -> Policy:
-    """The typed policy. Every mistake found (with those already in `problems`, from reading and merging the
-    files) is raised at the end, together, each at its file:line. `regexes`: patterns compiled by earlier runs."""
+    """The typed policy; every mistake (with those in `problems`) is raised at the end, together, at its file:line."""
     problems = Problems() if problems is None else problems
     regexes = RegexCache(None) if regexes is None else regexes
     empty = LineDict()
