@@ -292,8 +292,8 @@ def _reviewed(
     to print, the review, and why an escalation failed (the first reply is then printed, and route exits 7)."""
     assert plan.review is not None and outcome.final is not None
     quiet = _Quiet()
-    reviewing = Reviewing(  # the escalated answer is written ahead like any answer; the review is a side call
-        plan, policy, environment, lambda on: executor_with(quiet, "escalate", on), journal.done
+    reviewing = Reviewing(  # the review and the escalated answer are written ahead, like every attempt
+        plan, policy, environment, lambda on: executor_with(quiet, "escalate", on), journal.done, journal.ahead
     )
     review = reviewing.review(outcome.final.alias, outcome.text)
     settings = plan.review.settings
