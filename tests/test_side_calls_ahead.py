@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import _clean_env, provider_env
 from fakeprovider import Fault, Reply
+from test_budget_late_downgrade import spent_after_reading
 from test_budget_race import _row
 from test_model_classifier import ALWAYS, PROMPT
 from test_review import ANSWER, PASS, SAFETY
@@ -139,27 +140,10 @@ def test_sigterm_while_the_classifier_model_is_asked_settles_its_row_and_exits_1
     assert (row["stage"], row["status"], row["error"]) == ("classify", "interrupted", "stopped by SIGTERM")
 
 
-def _spent_after_reading(monkeypatch, home: Path, cost: str) -> None:
-    """Another run's call lands in the ledger right after this run read the spend (run/state.py): only the check
-    as each call is written ahead can see it."""
-    from routecli.run import state
-
-    read_world = state.read_world
-
-    def read_then_another_run(*args, **kwargs):
-        world = read_world(*args, **kwargs)
-        (home / "data").mkdir(parents=True, exist_ok=True)
-        with Ledger(home / "data" / "ledger.sqlite3") as ledger:
-            ledger.write([_row("another-run", cost)])
-        return world
-
-    monkeypatch.setattr(state, "read_world", read_then_another_run)
-
-
 def test_a_classifier_call_the_budget_no_longer_allows_is_not_made(route, fake_provider, home, tmp_path, monkeypatch):
     policy = tmp_path / "p.yaml"
     policy.write_text(ALWAYS + "budgets:\n  per_day: 1.00\n  on_exceed: refuse\n")
-    _spent_after_reading(monkeypatch, home, "0.9999999")
+    spent_after_reading(monkeypatch, home, "0.9999999")
     result = route("ask", PROMPT, "--policy", str(policy), "--verbose", env=provider_env(fake_provider))
     assert "classifier model not consulted: refused by the daily budget of $1.00" in result.stderr, result.stderr
     assert not fake_provider.requests_for("gemini")

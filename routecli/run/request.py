@@ -187,11 +187,15 @@ def _run_request(
 
         waiting = WaitingLine()
 
-    def executor_with(out: Output, stage: str | None, on_attempt: Callable[[Attempt], None]) -> Executor:
+    def executor_with(
+        out: Output, stage: str | None, on_attempt: Callable[[Attempt], None], downgrade: bool = True
+    ) -> Executor:
+        """`downgrade`: a budget found spent at write-ahead may move the chain to a cheaper model (not an
+        escalation's, which is one named model)."""
         return Executor(
             policy, environment, plan.prices, paths, out, pauses=pauses, cancel=cancel, sleep=cancel.wait,
             waiting=waiting, guard=guard, on_attempt=on_attempt,
-            on_start=lambda estimate: journal.ahead(stage, estimate),
+            on_start=lambda estimate: journal.ahead(stage, estimate), state=plan.state if downgrade else None,
         )
 
     def executor_for(out: Output, stage: str | None) -> Executor:
@@ -285,7 +289,7 @@ def _reviewed(
     environment: Environment,
     outcome: Outcome,
     call_for: Callable[[str], CallSettings],
-    executor_with: Callable[[Output, str | None, Callable[[Attempt], None]], Executor],
+    executor_with: Callable[[Output, str | None, Callable[[Attempt], None], bool], Executor],
     journal: Journal,
 ) -> tuple[Outcome, Review, str | None]:
     """Review the held-back reply; on concerns, escalate once when the policy says so. Returns the outcome
@@ -293,7 +297,7 @@ def _reviewed(
     assert plan.review is not None and outcome.final is not None
     quiet = _Quiet()
     reviewing = Reviewing(  # the review and the escalated answer are written ahead, like every attempt
-        plan, policy, environment, lambda on: executor_with(quiet, "escalate", on), journal.done, journal.ahead
+        plan, policy, environment, lambda on: executor_with(quiet, "escalate", on, False), journal.done, journal.ahead
     )
     review = reviewing.review(outcome.final.alias, outcome.text)
     settings = plan.review.settings

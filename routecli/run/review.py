@@ -149,7 +149,7 @@ class Reviewing:
         executor = self.executor_for(lambda a: self.on_attempt("escalate", a))
         try:
             outcome = executor.run(decision, self.plan.options, replace(call, prompt=prompt))
-        except ProviderFailure as failure:
+        except (ProviderFailure, BudgetError) as failure:  # the first reply, paid for, is printed all the same
             raise ProviderFailure(f"escalation to {target} after review concerns failed: {failure.message}") from None
         assert outcome.final is not None
         second = self.review(target, outcome.text)
