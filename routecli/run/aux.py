@@ -47,7 +47,7 @@ def call_aux(
     model = policy.models[alias]
     endpoint = endpoint_for(policy, environment, alias)
     request = ChatRequest(model.model_id, prompt, min(max_tokens, model.max_output), stream=False)
-    attempt = Attempt(alias, model.provider, model.model_id, 0, 0, time.time())
+    attempt = Attempt(alias, model.provider, model.shown_id, 0, 0, time.time())
     on_start(in_flight(attempt, prices, estimate_tokens(prompt), request.max_tokens))  # before it is sent
     on_attempt(attempt)
     clock = time.monotonic()

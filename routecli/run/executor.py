@@ -264,7 +264,7 @@ class Executor:
             stream=call.use_streaming_api,
             history=call.history,
         )
-        attempt = Attempt(alias, model.provider, model.model_id, position, try_number, time.time())
+        attempt = Attempt(alias, model.provider, model.shown_id, position, try_number, time.time())
         attempt.continued_from = len(partial)
         attempt.max_tokens = request.max_tokens
         clock = time.monotonic()

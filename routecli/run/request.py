@@ -23,6 +23,7 @@ from routecli.errors import (
 )
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
+from routecli.policy.keyshapes import mask_keys
 from routecli.policy.types import Policy
 from routecli.routing.caps import run_cap
 from routecli.routing.plan import Plan, require_model
@@ -380,7 +381,8 @@ def result_dict(
         "command": command,
         "reply": outcome.text,
         "ok": error is None,
-        "error": error,
+        "error": None if error is None else mask_keys(error),  # as the error line shows it: a provider's message
+        # may repeat the id it was sent (a key pasted as an id)
         "task": plan.decision.task,
         "reason": plan.decision.reason,
         "model": None if final is None else {
