@@ -13,8 +13,10 @@ from routecli.cli.request import CommandLine, request_command
 if TYPE_CHECKING:
     from routecli.paths import Paths
     from routecli.policy.types import Policy
+    from routecli.routing.plan import Plan
     from routecli.run.consult import Planned
     from routecli.run.conversation import Conversation
+    from routecli.run.journal import Journal
     from routecli.run.state import World
 
 
@@ -86,11 +88,22 @@ def _plan(
     planned = plan_request(
         request, policy, world, line.options, paths, allow_map_reduce=map_reduce, may_call=calls,
         follow=conversation.follow_up, known_keys=world.environment.held_keys(policy),
+        journal_for=lambda plan: _journal(plan, policy, paths, line, command),
     )
     secret = notice_text(planned.plan.decision) if command != "explain" else None  # explain shows them in its report
     verbose = tuple(planned.notices) if line.display.verbose else ()
     notices = (*conversation.notices, *request.notices, *world.notices, *verbose, *([secret] if secret else []))
     return policy, paths, world, planned, conversation, notices
+
+
+def _journal(plan: Plan, policy: Policy, paths: Paths, line: CommandLine, command: str) -> Journal:
+    """The journal a side call made while planning (the model classifier's) is written ahead and settled in."""
+    from routecli.run.journal import Journal
+    from routecli.ui.render import notice
+
+    display = line.display
+    return Journal(plan, paths, command, display.log_prompts or policy.log_prompts, notice, display.tag,
+                   budgets=policy.budgets)
 
 
 @app.command()

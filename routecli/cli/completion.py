@@ -69,7 +69,7 @@ def complete_model(ctx: Any, incomplete: str) -> list[Completion]:
         if policy is None:
             return []
         return [
-            (alias, _clean(f"{m.provider} {m.model_id}, tier {m.tier}, {m.speed}"))
+            (alias, _clean(f"{m.provider} {m.shown_id}, tier {m.tier}, {m.speed}"))
             for alias, m in policy.models.items()
             if alias.startswith(incomplete)
         ]

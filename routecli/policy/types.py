@@ -84,6 +84,13 @@ class Model:
     timeouts: TimeoutSettings | None
     origin: Origin
 
+    @property
+    def shown_id(self) -> str:
+        """The id as shown and recorded: masked when it is (by mistake) a key. `model_id` goes to the provider."""
+        from routecli.policy.keyshapes import shown_model_id  # imports environment, which imports this module
+
+        return shown_model_id(self.model_id)
+
 
 @frozen(eq=False)
 class ReviewSettings:

@@ -258,7 +258,7 @@ def decide(
             Verdict(
                 alias,
                 model.provider,
-                model.model_id,
+                model.shown_id,  # the decision is only shown and recorded: a key pasted as an id, masked
                 role,
                 model.tier,
                 model.speed,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from routecli.errors import Stopped
+from routecli.policy.keyshapes import mask_keys, shown_model_id
 from routecli.policy.prices import PriceTable
 from routecli.providers.base import ProviderError, UsageReport
 from routecli.routing.tokens import bounds
@@ -22,7 +23,7 @@ class Attempt:
 
     alias: str
     provider: str
-    model_id: str
+    model_id: str  # as shown and recorded (Model.shown_id): a key pasted as an id is masked; the wire gets it whole
     position: int  # index of the model in the decision's chain
     try_number: int  # 0 for the first try of this model, 1.. for retries
     started_at: float
@@ -56,7 +57,7 @@ class Attempt:
         """The provider refused or broke off: what it said, kept for the ledger and the failure table."""
         self.status = "error"
         self.error_kind = error.kind.value
-        self.error = error.message
+        self.error = mask_keys(error.message)  # a provider repeats the id it was sent (a key pasted as an id)
         self.http_status = error.status
         self.failure = error
 
@@ -210,7 +211,7 @@ def apply_usage(attempt: Attempt, usage: UsageReport) -> None:
     attempt.cached_input_tokens = usage.cached_input_tokens
     attempt.cache_write_tokens = usage.cache_write_tokens
     attempt.reasoning_tokens = usage.reasoning_tokens
-    attempt.reported_model_id = usage.model_id
+    attempt.reported_model_id = None if usage.model_id is None else shown_model_id(usage.model_id)  # the id it was sent
 
 
 def check_reply(attempt: Attempt, validate: bool, user_max_tokens: int | None = None) -> str | None:

@@ -2,8 +2,8 @@
 
 The only module that talks to providers (through the adapters, which it never looks behind). It does
 not render: text goes to `Output.emit`, notices to `Output.notice`, and every attempt, whatever its
-outcome, to `on_attempt` (the ledger records them).
-
+outcome, to `on_attempt` (the ledger records them). A budget found spent as an attempt is written ahead
+(other runs' calls) moves the rest of the chain to what the planner's downgrade gives (routing/late_budget.py).
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from decimal import Decimal
 
-from routecli.errors import NoLocalServer, ProviderFailure
+from routecli.errors import BudgetError, NoLocalServer, ProviderFailure
 from routecli.ledger import shared_cooldowns
+from routecli.ledger.admission import AdmissionRefused
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
 from routecli.policy.prices import PriceTable
@@ -29,7 +31,8 @@ from routecli.providers.base import (
     UsageReport,
 )
 from routecli.providers.guard import CALL_CANCEL, CALL_TIMING, CallCancelled, Timing
-from routecli.routing.decide import Decision, output_reserve
+from routecli.routing.decide import Decision, RoutingState, output_reserve
+from routecli.routing.late_budget import downgraded_chain
 from routecli.routing.options import RequestOptions
 from routecli.run.attempts import (
     Attempt,
@@ -91,9 +94,12 @@ class Executor:
         on_start: Callable[[Attempt], None] = lambda estimate: None,
         cancel: threading.Event | None = None,
         waiting: Waiting | None = None,
+        state: RoutingState | None = None,
     ) -> None:
         """`on_start` gets each attempt's in-flight estimate before its request leaves (the ledger writes it
-        ahead); setting `cancel` stops every call of this run as Ctrl-C would (the other chunk threads)."""
+        ahead); setting `cancel` stops every call of this run as Ctrl-C would (the other chunk threads);
+        `state`: the world the plan was made in, to decide again when a budget is found spent at write-ahead
+        (None: the refusal stands, as for a chain that must not change, such as an escalation's)."""
         self.policy = policy
         self.environment = environment
         self.prices = prices
@@ -106,6 +112,7 @@ class Executor:
         self.on_start = on_start
         self.cancel = cancel
         self.waiting = waiting
+        self.state = state
 
     def run(self, decision: Decision, options: RequestOptions, call: CallSettings) -> Outcome:
         outcome = Outcome(text="")
@@ -114,11 +121,24 @@ class Executor:
         partial = ""  # text already shown that the next model must continue
         last_error: ProviderError | None = None
         unreachable: set[str] = set()  # the models that failed only because nothing answered the connection
-        for position, alias in enumerate(chain):
+        refused: set[str] = set()  # the models a budget refused as they were written ahead
+        position = 0
+        while position < len(chain):
+            alias = chain[position]
             has_fallback = position + 1 < len(chain)
             try_number = 0
+            next_model = True  # False: the chain from here was decided again, its new model goes here
             while True:
-                attempt = self._attempt(alias, position, try_number, options, call, partial, prompt_tokens, outcome)
+                try:
+                    attempt = self._attempt(
+                        alias, position, try_number, options, call, partial, prompt_tokens, outcome
+                    )
+                except AdmissionRefused as refusal:
+                    refused.add(alias)
+                    left_out = {*chain[:position], *refused}  # tried or refused: never again in this run
+                    chain[position:] = self._downgraded(decision, options, refusal, alias, left_out)
+                    next_model = False
+                    break
                 if attempt.status == "ok":
                     failed_check = check_reply(attempt, call.validate, call.user_max_tokens)
                     if failed_check is None:
@@ -159,10 +179,28 @@ class Executor:
                     how = "continuing with" if partial and call.stream_to_output else "falling back to"
                     self.output.notice(f"{alias} failed{shown} ({error.message}); {how} {chain[position + 1]}")
                 break
+            if next_model:
+                position += 1
         outcome.text = partial
         self._no_local_server(chain, options, partial, unreachable)
         what = last_error.message if last_error else "no model to try"
         raise ProviderFailure(f"every model in the chain failed; last error: {what}")
+
+    def _downgraded(
+        self, decision: Decision, options: RequestOptions, refusal: AdmissionRefused, alias: str, left_out: set[str]
+    ) -> list[str]:
+        """The rest of the chain after a budget refused `alias` as it was written ahead: what the planner's downgrade
+        gives with the spend the ledger showed, less the models tried or refused; else the refusal stands (exit 6)."""
+        if self.state is None:
+            raise refusal
+        spent = (refusal.spent_today, refusal.spent_month)
+        rest = downgraded_chain(decision, self.policy, self.prices, self.state, options, spent, left_out)
+        if rest is None:  # on_exceed: refuse
+            raise refusal
+        if not rest:
+            raise BudgetError(f"{refusal.message}; no cheaper model fits") from None
+        self.output.notice(f"{alias} {refusal.message}; downgraded to {rest[0]} to stay within budget")
+        return list(rest)
 
     def _no_local_server(self, chain: list[str], options: RequestOptions, partial: str, unreachable: set[str]) -> None:
         """--local with discovery off (ROUTE_DISCOVER=0) tries the policy's local servers blind: when none of
@@ -226,16 +264,20 @@ class Executor:
             stream=call.use_streaming_api,
             history=call.history,
         )
-        attempt = Attempt(alias, model.provider, model.model_id, position, try_number, time.time())
+        attempt = Attempt(alias, model.provider, model.shown_id, position, try_number, time.time())
         attempt.continued_from = len(partial)
         attempt.max_tokens = request.max_tokens
-        outcome.attempts.append(attempt)
         clock = time.monotonic()
         timing = Timing()
         CALL_TIMING.set(timing)  # this thread's next adapter call fills it in
         CALL_CANCEL.set(self.cancel)
         try:
-            self.on_start(in_flight(attempt, self.prices, tokens_in, request.max_tokens))  # before it is sent
+            try:
+                self.on_start(in_flight(attempt, self.prices, tokens_in, request.max_tokens))  # before it is sent
+            except BudgetError:  # refused as it was written ahead: nothing is sent, nothing to record
+                self.guard.settle(reserved, Decimal(0))
+                raise
+            outcome.attempts.append(attempt)
             timeouts = timeouts_for(self.policy, alias, request.stream)
             if self.waiting is not None:
                 self.waiting.start(alias)

@@ -23,6 +23,7 @@ from routecli.errors import (
 )
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
+from routecli.policy.keyshapes import mask_keys
 from routecli.policy.types import Policy
 from routecli.routing.caps import run_cap
 from routecli.routing.plan import Plan, require_model
@@ -187,11 +188,15 @@ def _run_request(
 
         waiting = WaitingLine()
 
-    def executor_with(out: Output, stage: str | None, on_attempt: Callable[[Attempt], None]) -> Executor:
+    def executor_with(
+        out: Output, stage: str | None, on_attempt: Callable[[Attempt], None], downgrade: bool = True
+    ) -> Executor:
+        """`downgrade`: a budget found spent at write-ahead may move the chain to a cheaper model (not an
+        escalation's, which is one named model)."""
         return Executor(
             policy, environment, plan.prices, paths, out, pauses=pauses, cancel=cancel, sleep=cancel.wait,
             waiting=waiting, guard=guard, on_attempt=on_attempt,
-            on_start=lambda estimate: journal.ahead(stage, estimate),
+            on_start=lambda estimate: journal.ahead(stage, estimate), state=plan.state if downgrade else None,
         )
 
     def executor_for(out: Output, stage: str | None) -> Executor:
@@ -285,15 +290,15 @@ def _reviewed(
     environment: Environment,
     outcome: Outcome,
     call_for: Callable[[str], CallSettings],
-    executor_with: Callable[[Output, str | None, Callable[[Attempt], None]], Executor],
+    executor_with: Callable[[Output, str | None, Callable[[Attempt], None], bool], Executor],
     journal: Journal,
 ) -> tuple[Outcome, Review, str | None]:
     """Review the held-back reply; on concerns, escalate once when the policy says so. Returns the outcome
     to print, the review, and why an escalation failed (the first reply is then printed, and route exits 7)."""
     assert plan.review is not None and outcome.final is not None
     quiet = _Quiet()
-    reviewing = Reviewing(  # the escalated answer is written ahead like any answer; the review is a side call
-        plan, policy, environment, lambda on: executor_with(quiet, "escalate", on), journal.done
+    reviewing = Reviewing(  # the review and the escalated answer are written ahead, like every attempt
+        plan, policy, environment, lambda on: executor_with(quiet, "escalate", on, False), journal.done, journal.ahead
     )
     review = reviewing.review(outcome.final.alias, outcome.text)
     settings = plan.review.settings
@@ -376,7 +381,8 @@ def result_dict(
         "command": command,
         "reply": outcome.text,
         "ok": error is None,
-        "error": error,
+        "error": None if error is None else mask_keys(error),  # as the error line shows it: a provider's message
+        # may repeat the id it was sent (a key pasted as an id)
         "task": plan.decision.task,
         "reason": plan.decision.reason,
         "model": None if final is None else {

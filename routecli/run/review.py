@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from enum import Enum
 
-from routecli.errors import ProviderFailure
+from routecli.errors import BudgetError, ProviderFailure
 from routecli.policy.environment import Environment
 from routecli.policy.types import Policy
 from routecli.routing.plan import Plan
@@ -81,7 +81,8 @@ def read_verdict(text: str) -> tuple[Verdict, tuple[str, ...]] | str:
 
 
 class Reviewing:
-    """Reviews one request's reply; every call it makes goes to `on_attempt` with its stage."""
+    """Reviews one request's reply; every call it makes goes to `on_attempt` with its stage, and the reviewer's
+    is written ahead first through `ahead` (the request's journal), as the answer's attempts are."""
 
     def __init__(
         self,
@@ -90,12 +91,14 @@ class Reviewing:
         environment: Environment,
         executor_for: Callable[[Callable[[Attempt], None]], Executor],
         on_attempt: Callable[[str, Attempt], None],
+        ahead: Callable[[str, Attempt], None],
     ) -> None:
         self.plan = plan
         self.policy = policy
         self.environment = environment
         self.executor_for = executor_for
         self.on_attempt = on_attempt
+        self.ahead = ahead
 
     def review(self, answering: str, reply: str) -> Review:
         assert self.plan.review is not None
@@ -108,15 +111,19 @@ class Reviewing:
         assert self.plan.review is not None
         if reviewer.alias is None:
             return Review(Verdict.UNAVAILABLE, None, unavailable=reviewer.why)
-        attempt = call_aux(
-            self.policy,
-            self.environment,
-            self.plan.prices,
-            reviewer.alias,
-            reviewer_prompt(self.plan.request.prompt(), reply),
-            self.plan.review.settings.max_output,
-            lambda a: self.on_attempt("review", a),
-        )
+        try:
+            attempt = call_aux(
+                self.policy,
+                self.environment,
+                self.plan.prices,
+                reviewer.alias,
+                reviewer_prompt(self.plan.request.prompt(), reply),
+                self.plan.review.settings.max_output,
+                lambda a: self.on_attempt("review", a),
+                on_start=lambda estimate: self.ahead("review", estimate),
+            )
+        except BudgetError as refused:  # another run's calls took what was left as this one was written ahead
+            return Review(Verdict.UNAVAILABLE, reviewer.alias, unavailable=f"not made: {refused.message}")
         if attempt.status != "ok":
             return Review(Verdict.UNAVAILABLE, reviewer.alias, unavailable=f"{reviewer.alias} failed ({attempt.error})")
         found = read_verdict(attempt.text)
@@ -142,7 +149,7 @@ class Reviewing:
         executor = self.executor_for(lambda a: self.on_attempt("escalate", a))
         try:
             outcome = executor.run(decision, self.plan.options, replace(call, prompt=prompt))
-        except ProviderFailure as failure:
+        except (ProviderFailure, BudgetError) as failure:  # the first reply, paid for, is printed all the same
             raise ProviderFailure(f"escalation to {target} after review concerns failed: {failure.message}") from None
         assert outcome.final is not None
         second = self.review(target, outcome.text)

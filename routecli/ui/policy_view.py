@@ -8,26 +8,19 @@ end up in a policy by hand (a base URL with `?key=...` or `user:pass@`, a pasted
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from routecli.policy.environment import mask
+from routecli.policy.keyshapes import mask_keys
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
 
 if TYPE_CHECKING:  # `policy show --diff` only: every explain masks through this module
     from routecli.policy.diff import Change
 
-# Shapes of API keys seen in the wild; the last is any long run of letters and digits (Mistral's keys).
-_KEY_SHAPES = re.compile(
-    r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-]{16,}"
-    r"|\bAIza[0-9A-Za-z_\-]{30,}"
-    r"|\b(?:gsk|xai|hf|ghp|gho|github_pat|glpat)[_-][A-Za-z0-9_\-]{16,}"
-    r"|(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{32,}(?![A-Za-z0-9])"
-)
 _SECRET_PARAMS = {"key", "api_key", "apikey", "api-key", "token", "access_token", "secret", "password"}
 
 
@@ -68,7 +61,7 @@ def scrub(text: str, secrets: Sequence[str] = ()) -> str:
             text = text.replace(secret, mask(secret))
     if "://" in text:
         text = scrub_url(text)
-    return _KEY_SHAPES.sub(lambda m: mask(m.group(0)), text)
+    return mask_keys(text)
 
 
 def plain(value: Any, secrets: Sequence[str] = ()) -> Any:
