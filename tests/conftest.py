@@ -47,6 +47,15 @@ def _own_temp_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
 
 
+@pytest.fixture(autouse=True)
+def _room_to_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Discovery gives local servers 0.3 s to list their models: plenty for a real one, not for the tests' fake
+    servers, which share this process (and two loaded cores) with the probe. A test of the deadline sets it back."""
+    from routecli.local import discover
+
+    monkeypatch.setattr(discover, "PROBE_TIMEOUT", 5.0)
+
+
 @pytest.fixture(scope="session")
 def price_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Resolve prices once per session; each test copies the cache instead of importing genai-prices."""

@@ -118,7 +118,7 @@ def discover(
         servers = None
     from_cache = servers is not None
     if servers is None:
-        servers = probe(wanted)
+        servers = probe(wanted, PROBE_TIMEOUT)
         _save_cache(cache_file, key, now, servers)
     models: list[Model] = []
     for provider, server in servers.items():
@@ -245,6 +245,8 @@ def probe(wanted: dict[str, list[str]], timeout: float = PROBE_TIMEOUT) -> dict[
     if not urls:
         return {}
     import threading
+
+    import httpx2  # noqa: F401 - imported before the clock starts: the time is the servers' to answer in
 
     answers: dict[str, list[dict[str, Any]]] = {}
     deadline = time.monotonic() + timeout
