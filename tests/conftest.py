@@ -56,6 +56,15 @@ def _room_to_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(discover, "PROBE_TIMEOUT", 5.0)
 
 
+@pytest.fixture(autouse=True)
+def _no_ledger_connection_outlives_its_test() -> Iterator[None]:
+    """A shared ledger's connections are kept for the rest of a run (ledger/pg_store.py); tests share a process."""
+    yield
+    store = sys.modules.get("routecli.ledger.pg_store")
+    if store is not None:
+        store._idle.close_all()
+
+
 @pytest.fixture(scope="session")
 def price_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Resolve prices once per session; each test copies the cache instead of importing genai-prices."""

@@ -8,6 +8,9 @@ dialects do differently: opening and migrating, writing, placeholders, boolean s
   only ever shown masked (`masked_url`).
 - Connecting gives up after CONNECT_TIMEOUT_S, so an unreachable database costs seconds, not a hung call: the
   caller then keeps the rows pending (ledger/record.py), as for an unwritable SQLite ledger.
+- A run opens the ledger up to five times (spend, reservation, write-ahead, settle, cooldowns): a connection
+  closed in a clean state is kept for the next open in this process (`_Idle`), so a remote database's connect,
+  TLS handshake and schema check are paid once per run, not five times.
 - An attempt is stored once: the unique index on (request, chain position, try, stage, start time) makes a
   re-sent pending file or a re-imported personal ledger add nothing (ON CONFLICT DO NOTHING).
 """
@@ -28,6 +31,7 @@ from routecli.ledger.pg_schema import PG_MIGRATIONS, PG_RAW_SUMS, PG_SCHEMA_VERS
 from routecli.ledger.store import Ledger
 
 CONNECT_TIMEOUT_S = 3
+UNACKED_S = 15  # data sent and not acknowledged for this long: the connection is gone
 _MAX_PARAMS = 30_000  # parameters in one INSERT (PostgreSQL takes up to 65,535)
 INSTALL_HINT = "the PostgreSQL ledger needs psycopg: pip install 'routecli[postgres]'"
 # Every process migrating at once takes this lock first; one migrates, the others then see the new version.
@@ -59,6 +63,83 @@ def _unreachable() -> dict[str, str]:
     return {}
 
 
+def _tcp_limits() -> dict[str, int]:
+    """A query on a connection whose network vanished fails after UNACKED_S rather than the kernel's ~15 minutes
+    (libpq 12+ has tcp_user_timeout; an older one is left as it is)."""
+    import psycopg
+
+    return {"tcp_user_timeout": UNACKED_S * 1000} if psycopg.pq.version() >= 120000 else {}
+
+
+class _Idle:
+    """Connections this process opened and no ledger is using, per URL. Taken by one ledger at a time (map-reduce
+    writes from several threads), and only in a clean state: not closed, no transaction left open or failed, and
+    idle for less than REUSE_WITHIN_S (a `route chat` turn minutes later connects afresh rather than find that a
+    server or a firewall dropped the connection meanwhile)."""
+
+    REUSE_WITHIN_S = 30.0
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.waiting: dict[str, list[tuple[Any, float]]] = {}
+        self.exit_hook = False
+
+    def take(self, url: str) -> Any | None:
+        import time
+
+        with self.lock:
+            waiting = self.waiting.get(url, [])
+            while waiting:
+                conn, since = waiting.pop()
+                if _clean(conn) and time.monotonic() - since < self.REUSE_WITHIN_S:
+                    return conn
+                _close(conn)
+        return None
+
+    def give_back(self, url: str, conn: Any) -> None:
+        import time
+
+        if not _clean(conn):
+            _close(conn)
+            return
+        with self.lock:
+            waiting = self.waiting.setdefault(url, [])
+            if any(kept is conn for kept, _ in waiting):
+                return  # a ledger closed twice
+            if not self.exit_hook:  # closed when the run ends, so the server sees a clean goodbye
+                import atexit
+
+                atexit.register(self.close_all)
+                self.exit_hook = True
+            waiting.append((conn, time.monotonic()))
+
+    def close_all(self) -> None:
+        with self.lock:
+            for waiting in self.waiting.values():
+                for conn, _ in waiting:
+                    _close(conn)
+            self.waiting.clear()
+
+
+def _close(conn: Any) -> None:
+    with contextlib.suppress(Exception):
+        conn.close()
+
+
+def _clean(conn: Any) -> bool:
+    from psycopg.pq import TransactionStatus
+
+    try:
+        return not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
+    except Exception:  # a connection that cannot even say its state is not worth keeping
+        return False
+
+
+_idle = _Idle()
+
+
 def _placeholders(sql: str) -> str:
     """The reports' SQLite-style `?` placeholders as psycopg's `%s` (a literal % doubled first)."""
     return sql.replace("%", "%%").replace("?", "%s")
@@ -87,10 +168,13 @@ class PgLedger(Ledger):
         except ImportError:
             raise LedgerError(INSTALL_HINT) from None
         unreachable = _unreachable()
-        if self.url in unreachable:  # one wait per run: a run opens the ledger up to four times
+        if self.url in unreachable:  # one wait per run: a run opens the ledger up to five times
             raise LedgerUnreachable(unreachable[self.url])
+        kept = _idle.take(self.url)
+        if kept is not None:
+            return kept  # connected and migrated by an earlier open in this run
         try:
-            conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
+            conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True, **_tcp_limits())
         except psycopg.Error as error:
             unreachable[self.url] = f"cannot reach the ledger database {masked_url(self.url)}: {_first_line(error)}"
             raise LedgerUnreachable(unreachable[self.url]) from None
@@ -136,11 +220,16 @@ class PgLedger(Ledger):
                 conn.execute("UPDATE route_schema SET version = %s", (version,))
 
     def schema_version(self) -> int:
-        return self._version(self.conn)
+        import psycopg
+
+        try:
+            return self._version(self.conn)
+        except psycopg.Error as error:  # e.g. a kept connection the server has closed since (a restart)
+            raise LedgerError(f"cannot read the ledger database {masked_url(self.url)}: {_first_line(error)}") from None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a broken connection must not hide what broke it
-            self.conn.close()
+            _idle.give_back(self.url, self.conn)
 
     # --- writing and reading -----------------------------------------------------------------------
 

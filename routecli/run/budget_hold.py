@@ -49,23 +49,22 @@ def hold_budget(
         yield
         return
     now = time.time()
-    with contextlib.ExitStack() as stack:
-        held: int | None = None
-        try:
-            # Kept open until the release: one connection less per call (an idle connection costs the server
-            # little, and one that breaks meanwhile only leaves the reservation to expire).
-            ledger = stack.enter_context(target.open())
+    held: int | None = None
+    try:
+        # Opened for the reservation and again for the release: the shared ledger keeps its connection for the
+        # run between opens (ledger/pg_store.py), so the call itself writes on the same one.
+        with target.open() as ledger:
             user = attribution.current(tag).user
             held = reservations.reserve(
                 ledger, limits, worst_case(plan), uuid.uuid4().hex, user, (day_start(now), month_start(now)), now
             )
-        except LedgerUnreachable:
-            pass  # reading the spend said so already: the budgets were checked against what this machine last read
-        except LedgerError as error:
-            notice(f"{error.message}; this call is not reserved against the team's budget")
-        try:
-            yield
-        finally:
-            if held is not None:
-                with contextlib.suppress(LedgerError):  # the database went away: the reservation expires
-                    reservations.release(ledger, held)
+    except LedgerUnreachable:
+        pass  # reading the spend said so already: the budgets were checked against what this machine last read
+    except LedgerError as error:
+        notice(f"{error.message}; this call is not reserved against the team's budget")
+    try:
+        yield
+    finally:
+        if held is not None:
+            with contextlib.suppress(LedgerError), target.open() as ledger:  # else the reservation expires
+                reservations.release(ledger, held)
