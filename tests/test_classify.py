@@ -90,3 +90,37 @@ def test_complexity_hints_raise_the_level(policy):
     hard = estimate_complexity(policy, "refactor the distributed, thread-safe scheduler end-to-end", "", 10)
     assert hard.level > simple.level
     assert hard.tier_shift > simple.tier_shift
+
+
+def test_a_specific_rule_beats_a_model_that_only_says_chat(policy):
+    """Chat is what is left when nothing specific is asked: an unsure 'chat' yields to a rule naming a task."""
+    lukewarm = learned.Prediction("chat", 0.6, {"chat": 0.6, "creative": 0.2}, (), 0.0)
+    choice = classify(policy, "Übersetze ins Französische: Guten Morgen", "", 10, prediction=lukewarm)
+    assert choice.task == "creative"
+    sure = learned.Prediction("chat", 0.9, {"chat": 0.9}, (), 0.0)
+    assert classify(policy, "Übersetze ins Französische: Guten Morgen", "", 10, prediction=sure).task == "chat"
+    other = learned.Prediction("extract", 0.6, {"extract": 0.6}, (), 0.0)  # only chat is weak evidence
+    assert classify(policy, "Übersetze ins Französische: Guten Morgen", "", 10, prediction=other).task == "extract"
+
+
+def test_the_model_reading_safety_wins_at_a_lower_confidence(policy):
+    wary = learned.Prediction("safety", 0.45, {"safety": 0.45}, (), 0.0)
+    assert classify(policy, "zzz qqq", "", 3, prediction=wary).task == "safety"
+    unsure = learned.Prediction("code", 0.45, {"code": 0.45}, (), 0.0)
+    assert classify(policy, "zzz qqq", "", 3, prediction=unsure).task == policy.classification.default
+
+
+@pytest.mark.parametrize("prompt", [
+    "why is the sky blue?",
+    "Why do cats purr when they are happy?",
+    "Plan a three-day trip to Rome for a couple who love food.",
+    "Compare the climate of Lisbon and Madrid.",
+])
+def test_open_questions_and_plans_are_no_reasoning_by_rule(policy, prompt):
+    """A why-question or a travel plan is chat; only a puzzle, a proof, a sum or a decision is reasoning by rule."""
+    assert "reasoning" not in classify(policy, prompt, "", 10).scores
+
+
+def test_reasoning_rules_still_catch_decisions_and_estimates(policy):
+    assert "reasoning" in classify(policy, "Should I rent or buy? Weigh the trade-offs.", "", 10).scores
+    assert "reasoning" in classify(policy, "Estimate how many golf balls fit in a bus.", "", 10).scores
