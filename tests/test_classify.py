@@ -124,3 +124,18 @@ def test_open_questions_and_plans_are_no_reasoning_by_rule(policy, prompt):
 def test_reasoning_rules_still_catch_decisions_and_estimates(policy):
     assert "reasoning" in classify(policy, "Should I rent or buy? Weigh the trade-offs.", "", 10).scores
     assert "reasoning" in classify(policy, "Estimate how many golf balls fit in a bus.", "", 10).scores
+
+
+@pytest.mark.parametrize(("prompt", "task"), [
+    ("Write an engaging and well-written property listing description for a flat by the sea.", "creative"),
+    ("Create a brief resume introduction for a nurse moving into teaching.", "creative"),
+    ("Draft a ministerial speech on the benefits of innovation.", "creative"),
+    ("Write a Python function that reverses a list.", "code"),  # no prose artefact: the creative rule is silent
+])
+def test_a_request_for_a_written_piece_is_creative_by_rule(policy, prompt, task):
+    assert ("creative" in classify(policy, prompt, "", 10).scores) == (task == "creative")
+
+
+def test_giving_reasons_is_no_reasoning_task(policy):
+    assert "reasoning" not in classify(policy, "Suggest a city to visit and give your reasons.", "", 10).scores
+    assert "reasoning" in classify(policy, "Explain your reasoning for this logic puzzle.", "", 10).scores
