@@ -124,6 +124,8 @@ def test_open_questions_and_plans_are_no_reasoning_by_rule(policy, prompt):
 def test_reasoning_rules_still_catch_decisions_and_estimates(policy):
     assert "reasoning" in classify(policy, "Should I rent or buy? Weigh the trade-offs.", "", 10).scores
     assert "reasoning" in classify(policy, "Estimate how many golf balls fit in a bus.", "", 10).scores
+    assert "reasoning" in classify(policy, "Plan the order of the steps to move our servers.", "", 10).scores
+    assert "reasoning" in classify(policy, "Why is a lookup in a balanced tree O(log n)?", "", 10).scores
 
 
 @pytest.mark.parametrize(("prompt", "task"), [
