@@ -94,12 +94,12 @@ def test_complexity_hints_raise_the_level(policy):
 
 def test_a_specific_rule_beats_a_model_that_only_says_chat(policy):
     """Chat is what is left when nothing specific is asked: an unsure 'chat' yields to a rule naming a task."""
-    lukewarm = learned.Prediction("chat", 0.6, {"chat": 0.6, "creative": 0.2}, (), 0.0)
+    lukewarm = learned.Prediction("chat", 0.55, {"chat": 0.55, "creative": 0.2}, (), 0.0)
     choice = classify(policy, "Übersetze ins Französische: Guten Morgen", "", 10, prediction=lukewarm)
     assert choice.task == "creative"
     sure = learned.Prediction("chat", 0.9, {"chat": 0.9}, (), 0.0)
     assert classify(policy, "Übersetze ins Französische: Guten Morgen", "", 10, prediction=sure).task == "chat"
-    other = learned.Prediction("extract", 0.6, {"extract": 0.6}, (), 0.0)  # only chat is weak evidence
+    other = learned.Prediction("extract", 0.55, {"extract": 0.55}, (), 0.0)  # only chat is weak evidence
     assert classify(policy, "Übersetze ins Französische: Guten Morgen", "", 10, prediction=other).task == "extract"
 
 

@@ -21,7 +21,7 @@ SAFETY = "safety"
 MODEL_CONFIDENT = 0.5  # at or above this the learned model's task wins over the default rules
 # The model's "chat" is weak evidence: chat is what is left when nothing specific is asked, so below this a rule
 # naming a specific task (translate, sentiment, probability, ...) wins over a model that only says chat.
-CHAT_CONFIDENT = 0.7
+CHAT_CONFIDENT = 0.6
 # A destructive action routed as chat costs far more than a question routed as safety, so where no rule speaks,
 # the model's safety reading wins from a lower confidence than its other readings.
 SAFETY_CONFIDENT = 0.4
