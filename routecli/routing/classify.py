@@ -5,7 +5,9 @@ from stdin or files counts at a quarter of the weight, so "summarize this" over 
 
 Who wins: a safety rule always (a destructive action must never be routed as chat); then a rule from the user's
 own policy (their lever); then the learned model when it is confident (it generalises where hand-written rules
-over-fit); then any default rule that fired; else the policy's default task.
+over-fit); then any default rule that fired; else the policy's default task. Two leanings: a model that only
+says the default task (chat) yields to a rule naming a specific one unless it is sure, and a model reading safety
+is believed sooner than one reading anything else.
 """
 
 from __future__ import annotations
