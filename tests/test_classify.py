@@ -141,3 +141,12 @@ def test_a_request_for_a_written_piece_is_creative_by_rule(policy, prompt, task)
 def test_giving_reasons_is_no_reasoning_task(policy):
     assert "reasoning" not in classify(policy, "Suggest a city to visit and give your reasons.", "", 10).scores
     assert "reasoning" in classify(policy, "Explain your reasoning for this logic puzzle.", "", 10).scores
+
+
+@pytest.mark.parametrize("prompt", [
+    "Pretend yourself to be a famous chef and greet me.",
+    "Embrace the role of a grumpy librarian and answer my questions.",
+    "Take on the role of a ship captain welcoming passengers.",
+])
+def test_every_way_of_casting_a_role_is_role_play(policy, prompt):
+    assert "creative" in classify(policy, prompt, "", 10).scores
