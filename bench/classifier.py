@@ -24,13 +24,13 @@ LABELLED = ROOT / "tests" / "data" / "labelled_prompts.yaml"
 
 
 HELDOUT = ROOT / "data" / "heldout.jsonl"
+EXTERNAL = ROOT / "data" / "external_eval.jsonl"  # written by other people, never trained on
 CONFIDENT = 0.5  # in the combined reading, the model's answer wins from this confidence on
 
 
 def rules_choice(prompt: str):
-    from routecli.classify import classify
-
-    from routecli.policy import load_policy
+    from routecli.policy.load import load_policy
+    from routecli.routing.classify import classify
 
     policy = load_policy(None, Path("/nonexistent-config-dir"))
     return classify(policy, prompt, "", max(1, len(prompt) // 4))
@@ -71,7 +71,7 @@ def main() -> None:
     items = yaml.safe_load(LABELLED.read_text(encoding="utf-8"))
     score("rules   ", items, [rules_task(item["prompt"], args.explain) for item in items])
     started = time.perf_counter()
-    learned._load()
+    learned.read_model(learned.WEIGHTS_PATH)  # what the first prediction of a process pays
     print(f"weights load: {(time.perf_counter() - started) * 1000:.1f} ms "
           f"({learned.WEIGHTS_PATH.stat().st_size // 1024} kB)")
     score("learned ", items, [learned.predict(item["prompt"]).task for item in items])
@@ -81,6 +81,10 @@ def main() -> None:
     score("rules   ", held, [rules_task(item["prompt"], False) for item in held])
     score("learned ", held, [learned.predict(item["prompt"]).task for item in held])
     score("combined", held, [combined_task(item["prompt"]) for item in held])
+    external = [json.loads(line) for line in EXTERNAL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    print(f"on {EXTERNAL.relative_to(ROOT)}:")
+    score("learned ", external, [learned.predict(item["prompt"]).task for item in external])
+    score("router  ", external, [rules_choice(item["prompt"]).task for item in external])
     prompts = [item["prompt"] for item in items]
     started = time.perf_counter()
     for _ in range(20):

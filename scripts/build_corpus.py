@@ -22,6 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+import corpus_context
 import corpus_templates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,7 @@ HELDOUT_SHARE = 0.25  # of each hand-written file
 HELDOUT_TEMPLATES = {"chat-why", "chat-visit", "sum-about", "code-test", "code-how", "rsn-age", "rsn-geom",
                      "cre-email", "cre-role", "ext-label", "saf-creds", "saf-money"}
 PER_TEMPLATE = 40
+PER_CONTEXT_TASK = 60  # prompts with a pasted document, per task (scripts/corpus_context.py)
 GSM8K_TRAIN = 1500
 HARD_TASKS_EASY = {"chat": 0, "extract": 0}  # hand-written sets whose prompts are all easy
 HARD_TEMPLATES_EASY = {"chat-fact", "chat-greet", "chat-tell", "cre-poem", "cre-names", "cre-translate",
@@ -72,6 +74,8 @@ def templated(seed: int) -> tuple[list[dict], list[dict]]:
         hard = 1 if task == "reasoning" else (0 if template_id in HARD_TEMPLATES_EASY else None)
         item = row(prompt, task, f"template/{template_id}", hard)
         (held if template_id in HELDOUT_TEMPLATES else train).append(item)
+    for prompt, task, template_id in corpus_context.expand(PER_CONTEXT_TASK, seed):
+        train.append(row(prompt, task, f"template/{template_id}", 1 if task == "reasoning" else None))
     return train, held
 
 

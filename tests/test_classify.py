@@ -90,3 +90,63 @@ def test_complexity_hints_raise_the_level(policy):
     hard = estimate_complexity(policy, "refactor the distributed, thread-safe scheduler end-to-end", "", 10)
     assert hard.level > simple.level
     assert hard.tier_shift > simple.tier_shift
+
+
+def test_a_specific_rule_beats_a_model_that_only_says_chat(policy):
+    """Chat is what is left when nothing specific is asked: an unsure 'chat' yields to a rule naming a task."""
+    lukewarm = learned.Prediction("chat", 0.55, {"chat": 0.55, "creative": 0.2}, (), 0.0)
+    choice = classify(policy, "Übersetze ins Französische: Guten Morgen", "", 10, prediction=lukewarm)
+    assert choice.task == "creative"
+    sure = learned.Prediction("chat", 0.9, {"chat": 0.9}, (), 0.0)
+    assert classify(policy, "Übersetze ins Französische: Guten Morgen", "", 10, prediction=sure).task == "chat"
+    other = learned.Prediction("extract", 0.55, {"extract": 0.55}, (), 0.0)  # only chat is weak evidence
+    assert classify(policy, "Übersetze ins Französische: Guten Morgen", "", 10, prediction=other).task == "extract"
+
+
+def test_the_model_reading_safety_wins_at_a_lower_confidence(policy):
+    wary = learned.Prediction("safety", 0.45, {"safety": 0.45}, (), 0.0)
+    assert classify(policy, "zzz qqq", "", 3, prediction=wary).task == "safety"
+    unsure = learned.Prediction("code", 0.45, {"code": 0.45}, (), 0.0)
+    assert classify(policy, "zzz qqq", "", 3, prediction=unsure).task == policy.classification.default
+
+
+@pytest.mark.parametrize("prompt", [
+    "why is the sky blue?",
+    "Why do cats purr when they are happy?",
+    "Plan a three-day trip to Rome for a couple who love food.",
+    "Compare the climate of Lisbon and Madrid.",
+])
+def test_open_questions_and_plans_are_no_reasoning_by_rule(policy, prompt):
+    """A why-question or a travel plan is chat; only a puzzle, a proof, a sum or a decision is reasoning by rule."""
+    assert "reasoning" not in classify(policy, prompt, "", 10).scores
+
+
+def test_reasoning_rules_still_catch_decisions_and_estimates(policy):
+    assert "reasoning" in classify(policy, "Should I rent or buy? Weigh the trade-offs.", "", 10).scores
+    assert "reasoning" in classify(policy, "Estimate how many golf balls fit in a bus.", "", 10).scores
+    assert "reasoning" in classify(policy, "Plan the order of the steps to move our servers.", "", 10).scores
+    assert "reasoning" in classify(policy, "Why is a lookup in a balanced tree O(log n)?", "", 10).scores
+
+
+@pytest.mark.parametrize(("prompt", "task"), [
+    ("Write an engaging and well-written property listing description for a flat by the sea.", "creative"),
+    ("Create a brief resume introduction for a nurse moving into teaching.", "creative"),
+    ("Draft a ministerial speech on the benefits of innovation.", "creative"),
+    ("Write a Python function that reverses a list.", "code"),  # no prose artefact: the creative rule is silent
+])
+def test_a_request_for_a_written_piece_is_creative_by_rule(policy, prompt, task):
+    assert ("creative" in classify(policy, prompt, "", 10).scores) == (task == "creative")
+
+
+def test_giving_reasons_is_no_reasoning_task(policy):
+    assert "reasoning" not in classify(policy, "Suggest a city to visit and give your reasons.", "", 10).scores
+    assert "reasoning" in classify(policy, "Explain your reasoning for this logic puzzle.", "", 10).scores
+
+
+@pytest.mark.parametrize("prompt", [
+    "Pretend yourself to be a famous chef and greet me.",
+    "Embrace the role of a grumpy librarian and answer my questions.",
+    "Take on the role of a ship captain welcoming passengers.",
+])
+def test_every_way_of_casting_a_role_is_role_play(policy, prompt):
+    assert "creative" in classify(policy, prompt, "", 10).scores

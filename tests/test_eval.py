@@ -11,7 +11,7 @@ from routecli.errors import EXIT_BELOW_FLOOR, EXIT_INPUT, EXIT_USAGE
 
 HELDOUT = REPO / "data" / "heldout.jsonl"
 LABELLED = REPO / "tests" / "data" / "labelled_prompts.yaml"
-# Measured on data/heldout.jsonl with the default policy: 0.948 overall, the lowest task extract at 0.915.
+# Measured on data/heldout.jsonl with the default policy: 0.936 overall, the lowest task extract at 0.896.
 HELDOUT_FLOOR = 0.93
 TASK_FLOOR = 0.85
 
@@ -22,10 +22,10 @@ def test_ci_floor_on_the_heldout_set(route):
                    "--min-task-accuracy", str(TASK_FLOOR), "--json")
     assert result.returncode == 0, result.stderr
     report = result.json()
-    assert report["prompts"] == 620
+    assert report["prompts"] == 849
     assert report["accuracy"] >= HELDOUT_FLOOR
     assert all(t["accuracy"] >= TASK_FLOOR for t in report["tasks"].values()), report["tasks"]
-    assert report["seconds"] < 30  # 620 prompts take well under a second here; generous on a loaded machine
+    assert report["seconds"] < 30  # 849 prompts take about a second here; generous on a loaded machine
 
 
 def test_the_table_fits_80_columns_and_says_the_world_is_neutral(route):

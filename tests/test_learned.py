@@ -84,3 +84,10 @@ def test_only_the_head_is_scored():
 
 def test_empty_prompt_does_not_crash():
     assert learned.predict("").task in learned._load().tasks
+
+
+def test_the_opening_words_are_features_of_their_own():
+    """An instruction's first words weigh twice: 'rewrite' at the start says more than 'rewrite' deep in a text."""
+    found = learned.features("Rewrite this for a child: the mitochondria produce energy for the cell")
+    assert {"h:rewrite", "h:this", "h:child"} <= set(found)
+    assert "h:energy" not in found and "w:energy" in found  # past OPENING_WORDS only the plain word counts

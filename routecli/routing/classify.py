@@ -5,7 +5,9 @@ from stdin or files counts at a quarter of the weight, so "summarize this" over 
 
 Who wins: a safety rule always (a destructive action must never be routed as chat); then a rule from the user's
 own policy (their lever); then the learned model when it is confident (it generalises where hand-written rules
-over-fit); then any default rule that fired; else the policy's default task.
+over-fit); then any default rule that fired; else the policy's default task. Two leanings: a model that only
+says the default task (chat) yields to a rule naming a specific one unless it is sure, and a model reading safety
+is believed sooner than one reading anything else.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from routecli.values import frozen
 
 SAFETY = "safety"
 MODEL_CONFIDENT = 0.5  # at or above this the learned model's task wins over the default rules
+# The model's "chat" is weak evidence: chat is what is left when nothing specific is asked, so below this a rule
+# naming a specific task (translate, sentiment, probability, ...) wins over a model that only says chat.
+CHAT_CONFIDENT = 0.6
+# A destructive action routed as chat costs far more than a question routed as safety, so where no rule speaks,
+# the model's safety reading wins from a lower confidence than its other readings.
+SAFETY_CONFIDENT = 0.4
 HARD = 0.8  # the model's difficulty signal: a multi-step problem (word problem, puzzle, proof)
 EASY = 0.1
 SHORT_WORDS = 25  # a short prompt the model sees as easy is a factual question: one level less
@@ -120,7 +128,10 @@ def classify(
         cached = " (cached)" if answer.cached else ""
         said = f"classifier model {answer.alias}: {answer.task}{cached}"
         return TaskChoice(answer.task, (*evidence.get(answer.task, []), model_says, said), scores, model_decides=True)
-    if prediction.confidence >= MODEL_CONFIDENT and prediction.task in policy.tasks:
+    specific_rule = by_rules is not None and by_rules != rules.default and by_rules in policy.tasks
+    only_chat = prediction.task == rules.default and prediction.confidence < CHAT_CONFIDENT
+    needed = SAFETY_CONFIDENT if prediction.task == SAFETY and by_rules is None else MODEL_CONFIDENT
+    if prediction.confidence >= needed and prediction.task in policy.tasks and not (only_chat and specific_rule):
         best, why = prediction.task, evidence.get(prediction.task, [])  # rules that agree still show
     elif by_rules is not None and by_rules in policy.tasks:
         best, why = by_rules, evidence[by_rules]

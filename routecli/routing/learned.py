@@ -25,6 +25,7 @@ HEAD_CHARS = 2000
 WEIGHTS_PATH = Path(__file__).with_name("task_model.bin")
 FORMAT = 2  # 1 was the JSON file of the first release
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+OPENING_WORDS = 8  # the first words are where people say what they want ("rewrite ...", "classify ...")
 _DIGIT = re.compile(r"\d")
 # Weighty but uninformative to a reader; left out of the evidence shown (never out of the score).
 _FILLER = frozenset({
@@ -77,11 +78,13 @@ def features(text: str) -> list[str]:
     """Distinct features of a prompt; the training script uses this very function, so both agree.
 
     w: words (digits folded to 0, so numbers generalise), b: word pairs (with ^ marking the start),
-    c: character 3- and 4-grams inside words (spelling variants, other languages, code identifiers).
+    c: character 3- and 4-grams inside words (spelling variants, other languages, code identifiers),
+    h: the opening words again, so an instruction counts for more than the text pasted after it.
     """
     normal = _DIGIT.sub("0", text[:HEAD_CHARS].lower())
     tokens = _TOKEN.findall(normal)
     found = {f"w:{token}" for token in tokens}
+    found.update(f"h:{token}" for token in tokens[:OPENING_WORDS])
     previous = "^"
     for token in tokens:
         found.add(f"b:{previous} {token}")
