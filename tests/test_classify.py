@@ -138,6 +138,18 @@ def test_a_request_for_a_written_piece_is_creative_by_rule(policy, prompt, task)
     assert ("creative" in classify(policy, prompt, "", 10).scores) == (task == "creative")
 
 
+@pytest.mark.parametrize(("prompt", "task"), [
+    ("Structure a podcast script for an episode on how streaming changed the music industry.", "creative"),
+    ("Write a video script about the history of jazz.", "creative"),
+    ("Draft the script of our product launch presentation.", "creative"),
+    ("Write a shell script to rotate logs every night.", "code"),
+    ("a python script for a video converter", "code"),  # a program that handles video is still a program
+])
+def test_a_script_for_a_podcast_or_video_is_writing_not_code(policy, prompt, task):
+    scores = classify(policy, prompt, "", 10).scores
+    assert max(scores, key=scores.__getitem__) == task, scores
+
+
 def test_giving_reasons_is_no_reasoning_task(policy):
     assert "reasoning" not in classify(policy, "Suggest a city to visit and give your reasons.", "", 10).scores
     assert "reasoning" in classify(policy, "Explain your reasoning for this logic puzzle.", "", 10).scores

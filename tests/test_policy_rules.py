@@ -24,7 +24,7 @@ def _rules(policy) -> dict[str, object]:
 
 def test_default_rules_and_hints_have_names(home):
     policy = load_policy(None, get_paths().config_dir, None)
-    assert list(_rules(policy)) == ["safety", "summarize", "code", "reasoning", "creative", "extract", "chat"]
+    assert list(_rules(policy)) == ["safety", "summarize", "code", "reasoning", "creative", "media-script", "extract", "chat"]
     assert "greeting" in [hint.name for hint in policy.complexity.hints]
 
 
@@ -32,7 +32,7 @@ def test_a_rule_with_a_default_name_replaces_it_in_place(home, tmp_path):
     text = "classify:\n  rules:\n    - name: chat\n      task: chat\n      weight: 9\n      patterns: ['^yo\\b']\n"
     policy, path = _load(tmp_path, text)
     rules = _rules(policy)
-    assert list(rules) == ["safety", "summarize", "code", "reasoning", "creative", "extract", "chat"]  # no twin
+    assert list(rules) == ["safety", "summarize", "code", "reasoning", "creative", "media-script", "extract", "chat"]  # no twin
     assert rules["chat"].weight == 9 and [p.pattern for p in rules["chat"].patterns] == ["^yo\\b"]
     assert str(rules["chat"].origin) == f"{path}:3"
 
@@ -62,7 +62,7 @@ def test_new_and_unnamed_rules_are_added_first_with_stable_names(home, tmp_path)
     )
     policy, _ = _load(tmp_path, text)
     names = list(_rules(policy))
-    assert names[0] == "deploy" and names[1].startswith("extract-") and len(names) == 9
+    assert names[0] == "deploy" and names[1].startswith("extract-") and len(names) == 10
     moved, _ = _load(tmp_path, "\n\n# moved down\n" + text)  # a derived name follows the content, not the line
     assert list(_rules(moved)) == names
     assert any(hint.name.startswith("hint-") for hint in policy.complexity.hints)
