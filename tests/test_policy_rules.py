@@ -18,13 +18,16 @@ def _load(tmp_path: Path, text: str):
     return load_policy(str(path), get_paths().config_dir, None), path
 
 
+DEFAULT_RULES = ["safety", "summarize", "code", "reasoning", "creative", "media-script", "extract", "chat"]
+
+
 def _rules(policy) -> dict[str, object]:
     return {rule.name: rule for rule in policy.classification.rules}
 
 
 def test_default_rules_and_hints_have_names(home):
     policy = load_policy(None, get_paths().config_dir, None)
-    assert list(_rules(policy)) == ["safety", "summarize", "code", "reasoning", "creative", "media-script", "extract", "chat"]
+    assert list(_rules(policy)) == DEFAULT_RULES
     assert "greeting" in [hint.name for hint in policy.complexity.hints]
 
 
@@ -32,7 +35,7 @@ def test_a_rule_with_a_default_name_replaces_it_in_place(home, tmp_path):
     text = "classify:\n  rules:\n    - name: chat\n      task: chat\n      weight: 9\n      patterns: ['^yo\\b']\n"
     policy, path = _load(tmp_path, text)
     rules = _rules(policy)
-    assert list(rules) == ["safety", "summarize", "code", "reasoning", "creative", "media-script", "extract", "chat"]  # no twin
+    assert list(rules) == DEFAULT_RULES  # no twin
     assert rules["chat"].weight == 9 and [p.pattern for p in rules["chat"].patterns] == ["^yo\\b"]
     assert str(rules["chat"].origin) == f"{path}:3"
 
