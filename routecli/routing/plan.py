@@ -64,7 +64,8 @@ class Plan:
         chain = [self.decision.verdict(alias).worst_case_cost for alias in self.decision.chain]
         # any model of the chain may end up answering (fallbacks): the dearest one bounds the answer
         answer = None if not chain or any(w is None for w in chain) else max(w for w in chain if w is not None)
-        review = self.review.worst_case_cost if self.review is not None else Decimal(0)
+        made = self.review is not None and self.review.over_budget is None  # a review not made costs nothing
+        review = self.review.worst_case_cost if made and self.review is not None else Decimal(0)
         return None if answer is None or review is None else answer + review
     policy_hash: str = ""  # which policy decided (policy/fingerprint.py), recorded for `route replay`
     continuity: Continuity | None = None  # a follow-up: whether it stays on the previous turn's model
