@@ -147,3 +147,14 @@ def test_the_guard_refuses_an_unpriced_attempt_under_a_cap_and_lets_it_pass_with
         CapGuard(Cap(_dollars("2"), "the per-request budget, budgets.per_request")).reserve("my-finetune", None, 10, 10)
     assert refused.value.exit_code == 6 and "my-finetune not called: no price" in refused.value.message
     assert CapGuard(None).reserve("my-finetune", None, 10, 10) == 0
+
+
+def test_an_unpriced_classifier_model_under_a_limit_is_not_consulted(route, fake_provider, tmp_path):
+    policy = tmp_path / "cls.yaml"
+    policy.write_text("models:\n  gemini-flash:\n    id: gemini-unknown-9\n"  # no known price now
+                      "classify:\n  model: gemini-flash\n  below: 1\n")  # consulted whenever it may be
+    result = route("ask", "tell me something about the moons of mars", "--policy", str(policy), "--verbose",
+                   env=provider_env(fake_provider))
+    assert result.returncode == 0, result.stderr
+    assert "classifier model not consulted: no price" in result.stderr
+    assert fake_provider.requests_for("gemini") == []
