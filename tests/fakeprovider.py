@@ -107,6 +107,7 @@ class Fault:
     retry_after: float | str | None = None  # the Retry-After header of a 429 (seconds or an HTTP date)
     after_chunks: int = 0
     seconds: float | None = None
+    message: str | None = None  # an HTTP kind's error message in place of the flavor's own (what it may say)
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -789,7 +790,10 @@ def _answer(
     kind = behaviour.kind
     model = str(body.get("model"))
     if kind in ("429", "500", "529", "401", "404", "400_context"):
-        handler.send_json(*_reordered(dialect.error(kind, model, behaviour.retry_after)))
+        status, headers, error = dialect.error(kind, model, behaviour.retry_after)
+        if behaviour.message is not None:
+            _say_instead(error, behaviour.message)
+        handler.send_json(status, error, headers)
     elif kind == "slow":
         delay = behaviour.seconds if behaviour.seconds is not None else 0.1
         _reply(handler, fake, dialect, _plan(flavor, body, Reply(chunk_delay=delay)), stream)
@@ -805,6 +809,12 @@ def _answer(
         _misbehave_whole(handler, dialect, kind, model)
     else:
         _misbehave_stream(handler, fake, dialect, _plan(flavor, body, Reply()), behaviour)
+
+
+def _say_instead(error: Any, message: str) -> None:
+    """Put `message` where the flavor's error body carries its message (top level, or under "error")."""
+    holder = error["error"] if isinstance(error.get("error"), dict) else error
+    holder["message"] = message
 
 
 def _reply(handler: _Handler, fake: FakeProvider, dialect: _Dialect, plan: _Plan, stream: bool) -> None:

@@ -20,7 +20,8 @@ ASK = ("ask", "hello there!", "-m", "claude-haiku")
 
 def _policy(tmp_path) -> str:
     path = tmp_path / "pasted.yaml"
-    path.write_text(f"models:\n  claude-haiku:\n    id: {KEY}\n", encoding="utf-8")
+    # priced: an id unknown to genai-prices has no price, and an unpriced model is kept out under the budgets
+    path.write_text(f"models:\n  claude-haiku:\n    id: {KEY}\n    price: {{input: 1, output: 5}}\n", encoding="utf-8")
     return str(path)
 
 
@@ -103,7 +104,8 @@ def test_a_side_call_to_a_model_whose_id_is_a_key_is_recorded_masked(route, fake
 
     reviewer_key = "sk-proj-Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz"
     policy = tmp_path / "reviewer.yaml"
-    policy.write_text(f"models:\n  gpt:\n    id: {reviewer_key}\n", encoding="utf-8")
+    priced = "    price: {input: 1, output: 8}\n"  # an unpriced reviewer is not asked under the budgets
+    policy.write_text(f"models:\n  gpt:\n    id: {reviewer_key}\n{priced}", encoding="utf-8")
     fake_provider.script("anthropic", Reply(text=ANSWER))
     fake_provider.script("openai", Reply(text=PASS))
     result = route("ask", SAFETY, "--json", "--policy", str(policy), env=provider_env(fake_provider))

@@ -10,6 +10,8 @@ import pytest
 from conftest import provider_env
 from fakeprovider import Fault, Reply
 
+from routecli.policy.environment import mask
+
 FAKE_KEY = "sk-ant-api03-Zq7XwT2mPp9LrKs4VbNc8JhYd1FgQe6UoIaWx5Ez3RtBn0Mv"
 _PIECES = [FAKE_KEY[i : i + 8] for i in range(0, len(FAKE_KEY) - 8, 4)]  # any 8 characters of it
 
@@ -177,3 +179,28 @@ def test_a_key_pasted_elsewhere_in_the_policy_is_masked_by_every_renderer(route,
 
     if args[0] != "doctor":  # doctor names no model ids
         assert mask(FAKE_KEY) in result.stdout + result.stderr, (result.stdout, result.stderr)
+
+
+def _raw_files(folder: Path, name: str) -> bytes:
+    """A SQLite file as it lies on disk, with its write-ahead log and journal: what a backup would copy."""
+    return b"".join(path.read_bytes() for path in folder.glob(name + "*") if path.is_file())
+
+
+def test_a_held_key_sent_with_allow_secrets_is_masked_before_it_is_written(route, fake_provider, home):
+    """--allow-secrets sends the key; the history and a logged prompt keep only its mask (a key route holds,
+    whatever its shape: this one looks like no provider's, so only knowing it finds it)."""
+    held = "zz-held-Q7wX2mPp9-Lr-Ks4Vb"  # MISTRAL_API_KEY; route holds it
+    env = provider_env(fake_provider, MISTRAL_API_KEY=held)
+    fake_provider.script("anthropic", Reply(text=f"Your key {held} looks revoked."))
+    sent = route("ask", f"my key: {held}", "--allow-secrets", "--log-prompts", "-m", "claude-haiku", env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert held in str(fake_provider.requests_for("anthropic")[-1].body)  # the provider got what was sent
+    assert held in sent.stdout  # and the reply is printed as it came
+    data = home / "data"
+    for name in ("history.sqlite3", "ledger.sqlite3"):
+        raw = _raw_files(data, name)
+        assert raw and held.encode() not in raw, name
+    assert f"my key: {mask(held)}".encode() in _raw_files(data, "ledger.sqlite3")  # the prompt, with the mask
+    (kept,) = route("log", "--json", env=env).json()
+    shown = route("log", "show", kept["id"], "--json", env=env).json()
+    assert shown["prompt"] == f"my key: {mask(held)}" and shown["reply"] == f"Your key {mask(held)} looks revoked."

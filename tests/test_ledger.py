@@ -137,6 +137,7 @@ def test_unpriced_model_is_recorded_as_unpriced_not_zero(route, home, fake_provi
     policy.write_text(
         "models:\n  mystery:\n    provider: openai\n    id: gpt-unknown-9000\n    context: 100000\n"
         "    max_output: 4000\n    tier: 2\n"
+        "budgets: {per_request: null, per_day: null, per_month: null}\n"  # no money limit: it may run unpriced
     )
     fake_provider.script("openai", Reply(text="hi", input_tokens=10, output_tokens=5))
     result = route("ask", "hi", "-m", "mystery", "--policy", str(policy), "--json", env=provider_env(fake_provider))

@@ -185,7 +185,7 @@ def test_a_key_pasted_as_an_alias_is_masked_before_it_is_wrapped(route, tmp_path
 
     path = tmp_path / "alias.yaml"
     path.write_text(f"models:\n  {FAKE_KEY}:\n    provider: anthropic\n    id: x\n    context: 100000\n"
-                    "    max_output: 1000\n    tier: 1\n")
+                    "    max_output: 1000\n    tier: 1\n    price: {input: 1, output: 5}\n")  # priced: allowed
     result = route("explain", "hello", "-m", FAKE_KEY, "--policy", str(path),
                    env={"ANTHROPIC_API_KEY": "sk-ant-test-anthropic-0001", "COLUMNS": "40"})
     assert result.returncode == 0, result.stderr

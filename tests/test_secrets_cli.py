@@ -129,6 +129,26 @@ def test_privacy_local_only_keeps_matching_files_home_whatever_they_hold(route, 
     assert result.returncode == 0, result.stderr
 
 
+def test_a_link_to_a_private_file_is_kept_home_too(route, fake_provider, tmp_path):
+    """The globs match where a symbolic link leads as well as the path given: a link to a file, or through a
+    linked folder, is the private file itself."""
+    (tmp_path / "secrets" / "deep").mkdir(parents=True)
+    (tmp_path / "secrets" / "deep" / "x.txt").write_text("The launch date is in May.\n")
+    (tmp_path / "link.txt").symlink_to("secrets/deep/x.txt")
+    (tmp_path / "notes").symlink_to("secrets/deep")
+    policy = tmp_path / "priv.yaml"
+    policy.write_text("privacy:\n  local_only: ['secrets/**', '*.key']\n")
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "id.key").write_text("not shaped like a key\n")
+    (tmp_path / "id.txt").symlink_to("keys/id.key")
+    env = provider_env(fake_provider)
+    for name, glob in (("link.txt", "secrets/**"), ("notes/x.txt", "secrets/**"), ("id.txt", "*.key")):
+        result = route("ask", "check", "-f", name, "--policy", str(policy), env=env)
+        assert result.returncode == 2, (name, result.stderr)
+        assert f"file {name} is kept local by the policy (privacy.local_only '{glob}')" in result.stderr
+    assert fake_provider.requests == []
+
+
 def test_a_bad_privacy_setting_is_a_policy_error(route, tmp_path):
     policy = tmp_path / "policy.yaml"
     policy.write_text("privacy:\n  local_only: '*.env'\n")

@@ -92,9 +92,13 @@ class Totals:
 
 @dataclass
 class Savings:
+    """What the recorded usage would have cost at `vs`'s rates, against what it cost. Calls of a model with no
+    known price cost an unknown amount, not $0: they are left out of both sides (`left_out` of them)."""
+
     vs: str
     baseline: Decimal
     actual: Decimal
+    left_out: int = 0  # successful calls of unknown cost, compared on neither side
 
     @property
     def saved(self) -> Decimal:
@@ -111,6 +115,7 @@ class Savings:
             "actual_cost_usd": float(self.actual),
             "saved_usd": float(self.saved),
             "saved_fraction": round(self.fraction, 6),
+            "unpriced_calls_left_out": self.left_out,
         }
 
 
@@ -203,6 +208,8 @@ def _savings(
     if price is None:
         raise UsageError(f"model '{alias}' has no known price, so nothing can be compared with it")
     ok = f"{where} {'AND' if where else 'WHERE'} status = 'ok' AND input_tokens IS NOT NULL"
+    left_out = int(ledger.query(f"SELECT COUNT(*) FROM attempts{ok} AND cost_nano IS NULL", params)[0][0])
+    ok += " AND cost_nano IS NOT NULL"  # what an unpriced call cost is unknown: it saved nothing we can tell
     starts = sorted({start for start, _ in (*price.input_tiers, *price.output_tiers, *price.cached_tiers)})
     bands = [0, *starts]
     baseline = Decimal(0)
@@ -218,7 +225,7 @@ def _savings(
         inp, out, cached = (int(v) for v in sums)
         in_rate, out_rate, cached_rate = price.rates(low + 1 if low else 0)
         baseline += ((inp - cached) * in_rate + cached * cached_rate + out * out_rate) / MILLION
-    return Savings(alias, baseline, actual)
+    return Savings(alias, baseline, actual, left_out)
 
 
 # ----------------------------------------------------------------------------- stats
@@ -235,6 +242,7 @@ class ModelStats:
     first_token: list[float]
     total: list[float]
     cost_nano: int
+    unpriced: int = 0  # calls of a model with no known price: not in cost_nano, and not $0 either
 
     @property
     def success_rate(self) -> float:
@@ -257,7 +265,8 @@ class ModelStats:
             "first_token_p95_s": percentile(self.first_token, 95),
             "total_p50_s": percentile(self.total, 50),
             "total_p95_s": percentile(self.total, 95),
-            "cost_usd": float(Decimal(self.cost_nano) / NANO),
+            "cost_usd": None if self.unpriced == self.calls else float(Decimal(self.cost_nano) / NANO),
+            "unpriced_calls": self.unpriced,
         }
 
 
@@ -293,7 +302,7 @@ def stats_report(target: LedgerTarget, since: float | None, now: float | None = 
     where, params = _where(since, None)
     with target.open(readonly=True) as ledger:
         rows = ledger.query(
-            f"SELECT alias, provider, status, first_token_s, total_s, COALESCE(cost_nano, 0), ts "
+            f"SELECT alias, provider, status, first_token_s, total_s, cost_nano, ts "
             f"FROM attempts{where}",
             params,
         )
@@ -303,7 +312,10 @@ def stats_report(target: LedgerTarget, since: float | None, now: float | None = 
     for alias, provider, status, first, total, cost, ts in rows:
         stats = models.setdefault(alias, ModelStats(alias, provider, 0, 0, 0, 0, [], [], 0))
         stats.calls += 1
-        stats.cost_nano += int(cost)
+        if cost is None:
+            stats.unpriced += 1
+        else:
+            stats.cost_nano += int(cost)
         if status == "ok":
             stats.ok += 1
             if first is not None:

@@ -6,6 +6,7 @@ the attempts (`--json`, the ledger, the history and every report read from them)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from routecli.policy.environment import mask
@@ -29,3 +30,18 @@ def shown_model_id(model_id: str) -> str:
     """A model id as shown and recorded: the id itself, or masked where it holds something shaped like a key
     (every decision asks this for each model: a policy's few ids are scanned once)."""
     return mask_keys(model_id)
+
+
+def held_for_masking(keys: Iterable[str], shortest: int = 8) -> tuple[str, ...]:
+    """The keys route holds, longest first (a key inside another is masked after it), without ones too short
+    to tell from ordinary words."""
+    return tuple(sorted({key for key in keys if len(key) >= shortest}, key=len, reverse=True))
+
+
+def mask_held(text: str, held: Sequence[str]) -> str:
+    """`text` with every key route holds replaced by its mask, whatever its shape: what is written to disk
+    (the history, a logged prompt) never holds one, though the provider got the text as the user sent it."""
+    for key in held:
+        if key in text:
+            text = text.replace(key, mask(key))
+    return text

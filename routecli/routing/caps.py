@@ -47,6 +47,12 @@ def run_cap(policy: Policy, options: RequestOptions, spent_today: Decimal, spent
     return min(limits, key=lambda cap: cap.amount) if limits else None
 
 
+def unpriced_under(cap: Cap) -> str:
+    """Why a model with no price may not run under a money limit: its worst case is unknown, not $0."""
+    return (f"no price, so its worst case cannot be held to {cap.name}; give it a `price:` in the policy, "
+            "or drop the limit")
+
+
 def attempt_worst(price: Price | None, input_tokens: int, max_output: int) -> Decimal | None:
     """The most one call can cost: every input token plus its whole output reserve (None: unpriced)."""
     if price is None:
@@ -73,3 +79,13 @@ class CapReached(BudgetError):
 
     def but_not_done(self, not_done: str, spent: Decimal) -> CapReached:
         return CapReached(spent, self.cap, self.alias, self.worst, not_done)
+
+
+class UnpricedUnderCap(BudgetError):
+    """Raised by the guard before an attempt of a model with no price while a money limit applies (nothing was
+    sent): the decision excludes such models, so this holds the side calls and late changes to the same rule."""
+
+    def __init__(self, cap: Cap, alias: str) -> None:
+        self.cap = cap
+        self.alias = alias
+        super().__init__(f"{alias} not called: {unpriced_under(cap)}")

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from routecli.policy.prices import PriceTable, money
 from routecli.policy.types import MAX_TIER, Model, Policy, Profile
-from routecli.routing.caps import attempt_worst
+from routecli.routing.caps import attempt_worst, run_cap, unpriced_under
 from routecli.routing.classify import Complexity, TaskChoice
-from routecli.routing.exclusions import BUDGET, Exclusion, Why, describe, only
+from routecli.routing.exclusions import MONEY, Exclusion, Why, describe, only
 from routecli.routing.options import RequestOptions
 from routecli.routing.refusal import considered, is_too_large, no_model_error  # noqa: F401 - their old home
 from routecli.routing.tokens import TokenCount
@@ -247,11 +247,14 @@ def decide(
         roles = {options.pinned: "pinned", **{a: r for a, r in roles.items() if a != options.pinned}}
 
     verdicts: list[Verdict] = []
+    cap = run_cap(policy, options, state.spent_today, state.spent_month)  # the guard's: any money limit at all
     for alias, role in roles.items():
         model = policy.models[alias]
         reserve = output_reserve(model, policy, options)
         estimated, worst = _costs(model, prices, n, task.expected_output, reserve)
         reasons = _check(model, role, policy, state, options, n, required, profile, worst, reserve)
+        if worst is None and cap is not None:  # unknown is not $0: it cannot be shown to fit
+            reasons.append(Exclusion(Why.UNPRICED, unpriced_under(cap)))
         if options.pinned and role != "pinned":
             reasons = [Exclusion(Why.NOT_PINNED, f"not pinned (-m {options.pinned})")]
         verdicts.append(
@@ -274,7 +277,7 @@ def decide(
     refusal: str | None = None
     eligible = [v for v in verdicts if v.eligible]
     if not any(v.role in ("candidate", "pinned") for v in eligible):
-        blocked_by_budget = [v for v in verdicts if v.role in ("candidate", "pinned") and only(v.exclusions, BUDGET)]
+        blocked_by_budget = [v for v in verdicts if v.role in ("candidate", "pinned") and only(v.exclusions, MONEY)]
         if blocked_by_budget:
             first = blocked_by_budget[0]
             budget_notes.append(first.why)
@@ -377,13 +380,15 @@ def _reason(
     if chosen is None:
         return f"no model can take this {task} request: every candidate and fallback is excluded"
     pick = ordered[0]
-    cost = money(pick.estimated_cost) if pick.estimated_cost is not None else "an unknown price"
+    priced = pick.estimated_cost is not None
+    cost = f"an estimated {money(pick.estimated_cost)}" if priced else "an unknown price"
     if pick.role == "pinned":
-        return f"{chosen} was pinned with -m; estimated {cost}"
+        return f"{chosen} was pinned with -m; " + (f"estimated {money(pick.estimated_cost)}" if priced else
+                                                   "its price is unknown")
     candidates = [v for v in verdicts if v.role == "candidate"]
     eligible_candidates = [v for v in candidates if v.eligible]
     if pick.role == "fallback":
-        return f"no {task} candidate is eligible, so fallback {chosen} takes it at an estimated {cost}"
+        return f"no {task} candidate is eligible, so fallback {chosen} takes it at {cost}"
     if profile.prefer == "capability":
         why = f"the most capable eligible {task} candidate (tier {pick.tier})"
     elif options.interactive and pick.speed == "fast" and len(eligible_candidates) > 1:
@@ -400,7 +405,7 @@ def _reason(
         if pick.tier >= required
         else (f"tier {pick.tier}, below the required {required}")
     )
-    text = f"{chosen} is {why}, at an estimated {cost} ({tier})"
+    text = f"{chosen} is {why}, at {cost} ({tier})"
     excluded = len(candidates) - len(eligible_candidates)
     if excluded:
         text += f"; {excluded} of {len(candidates)} excluded"

@@ -25,12 +25,14 @@ class Why(str, Enum):  # noqa: UP042 - a StrEnum would change how str() and form
     REQUEST_BUDGET = "request_budget"  # worst case over the per-request budget (--max-cost, budgets.per_request)
     DAY_BUDGET = "day_budget"
     MONTH_BUDGET = "month_budget"
+    UNPRICED = "unpriced"  # no price, and a money limit applies: its worst case cannot be shown to fit
     NOT_PINNED = "not_pinned"  # another model was pinned with -m
     SECRET = "secret"  # a remote model, and the prompt holds a secret (routing/secrets.py) not allowed out
 
 
 BUDGET = frozenset({Why.REQUEST_BUDGET, Why.DAY_BUDGET, Why.MONTH_BUDGET})
 SIZE = frozenset({Why.WINDOW, Why.ESCALATION_WINDOW})
+MONEY = BUDGET | {Why.UNPRICED}  # a pinned model refused for these alone is refused by budget (exit 6)
 
 
 @frozen

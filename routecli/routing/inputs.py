@@ -34,6 +34,9 @@ class Attachment:
     data: bytes  # UTF-8
     encoding: str  # what it was read as
     raw_size: int
+    # The file's real path when a symbolic link (of the file or a folder above it) leads elsewhere: absolute,
+    # and relative to the real working folder. `privacy.local_only` matches these as well as the path given.
+    resolved: tuple[str, ...] = ()
 
     @cached_property
     def text(self) -> str:
@@ -164,6 +167,18 @@ def _read_file(name: str, shown: str) -> bytes:
         raise InputError(f"{shown}: cannot read ({exc.strerror or exc})") from None
 
 
+def _resolved(name: str) -> tuple[str, ...]:
+    """Where `name` really is, if a link leads elsewhere: (absolute, relative to the real working folder)."""
+    try:
+        given, real = os.path.abspath(name), os.path.realpath(name)
+        cwd = os.path.realpath(os.getcwd())
+    except (OSError, ValueError):
+        return ()
+    if real == given:
+        return ()
+    return real, os.path.relpath(real, cwd)
+
+
 def read_stdin() -> bytes:
     stream = sys.stdin
     if stream is None or stream.closed:
@@ -245,7 +260,7 @@ def gather(
         utf8, encoding, notice = decode(data, label)
         if notice:
             notices.append(notice)
-        attachments.append(Attachment(label, utf8, encoding, len(data)))
+        attachments.append(Attachment(label, utf8, encoding, len(data), () if name == "-" else _resolved(name)))
         del data, utf8  # drop our references: only the attachment keeps the bytes
     instruction, notice = argument_text(argument or "", "the prompt argument")
     notices += [notice] if notice else []
@@ -286,7 +301,7 @@ def truncated(request: Request, max_bytes: int) -> Request:
             while cut > 0 and (data[cut] & 0xC0) == 0x80:  # do not split a UTF-8 sequence
                 cut -= 1
             data = bytes(data[:cut])
-        kept.append(Attachment(attachment.name, data, attachment.encoding, attachment.raw_size))
+        kept.append(Attachment(attachment.name, data, attachment.encoding, attachment.raw_size, attachment.resolved))
         left -= len(data)
     return Request(request.instruction, tuple(kept), request.system, request.notices, request.history,
                    added_lines=request.added_lines)

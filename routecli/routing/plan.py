@@ -7,12 +7,13 @@ are counted from the bytes, with the tokenizer loaded only when a threshold depe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from routecli.errors import BudgetError, NoModelError
 from routecli.policy.fingerprint import policy_hash
+from routecli.policy.keyshapes import held_for_masking, mask_held
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
 from routecli.routing.caps import attempt_worst, run_cap
@@ -22,7 +23,7 @@ from routecli.routing.decide import Decision, RoutingState, Verdict, decide, no_
 from routecli.routing.inputs import Request, truncated
 from routecli.routing.options import RequestOptions
 from routecli.routing.refusal import secret_refusal
-from routecli.routing.secrets import scan
+from routecli.routing.secrets import MIN_KNOWN_KEY, scan
 from routecli.routing.thresholds import thresholds
 from routecli.routing.tokens import TokenCount, count
 from routecli.values import frozen
@@ -63,10 +64,17 @@ class Plan:
         chain = [self.decision.verdict(alias).worst_case_cost for alias in self.decision.chain]
         # any model of the chain may end up answering (fallbacks): the dearest one bounds the answer
         answer = None if not chain or any(w is None for w in chain) else max(w for w in chain if w is not None)
-        review = self.review.worst_case_cost if self.review is not None else Decimal(0)
+        made = self.review is not None and self.review.over_budget is None  # a review not made costs nothing
+        review = self.review.worst_case_cost if made and self.review is not None else Decimal(0)
         return None if answer is None or review is None else answer + review
     policy_hash: str = ""  # which policy decided (policy/fingerprint.py), recorded for `route replay`
     continuity: Continuity | None = None  # a follow-up: whether it stays on the previous turn's model
+    # The keys route holds, masked in the prompt and reply before the history or the ledger keeps them.
+    held_keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def at_rest(self, text: str) -> str:
+        """`text` as it may be written to disk: no key route holds in it (`--allow-secrets` sent it whole)."""
+        return mask_held(text, self.held_keys)
 
 
 def make_plan(
@@ -100,7 +108,7 @@ def make_plan(
                 raise
     plan = Plan(
         request, decision, prices, state, options, mapreduce, consult=consult, policy_hash=policy_hash(policy),
-        continuity=continuity,
+        continuity=continuity, held_keys=held_for_masking((known_keys or {}).values(), MIN_KNOWN_KEY),
     )
     if decision.chosen is None and mapreduce is None and options.truncate:
         plan = _truncated(plan, policy, answer, follow)

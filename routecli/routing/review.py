@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy, ReviewSettings
+from routecli.routing.caps import run_cap, unpriced_under
 from routecli.routing.decide import Decision, RoutingState, _budget_reasons
 from routecli.routing.options import RequestOptions
 from routecli.values import frozen
@@ -91,6 +92,9 @@ def plan_review(
             worst = price.cost(decision.tokens.value + reply + RUBRIC_TOKENS, task.review.max_output)
     chain = [decision.verdict(alias).worst_case_cost for alias in decision.chain]
     answer = None if any(w is None for w in chain) else max(w for w in chain if w is not None)  # any may answer
+    cap = run_cap(policy, options, state.spent_today, state.spent_month)
+    if reviewer.alias is not None and worst is None and cap is not None:  # unknown is not $0
+        return ReviewPlan(task.review, reviewer, worst, f"the reviewer {reviewer.alias} has {unpriced_under(cap)}")
     if worst is not None and answer is not None:
         crossed = _budget_reasons(policy, state, options, answer + worst)
         if crossed:

@@ -114,7 +114,7 @@ def scan(
         if attachment.name == "stdin":
             sources.append(("stdin", attachment.data, 1))
             continue
-        glob = private_glob(attachment.name, private_globs, cwd or os.getcwd())
+        glob = private_glob(attachment.name, private_globs, cwd or os.getcwd(), attachment.resolved)
         if glob is not None:
             found.append(Finding(SecretKind.PRIVATE_PATH, f"file {attachment.name}", None,
                                  f"privacy.local_only '{glob}'"))
@@ -201,19 +201,22 @@ def _scan_slice(chunk: bytes, limit: int, source: str, first_line: int, by_line:
                     break
 
 
-def private_glob(name: str, globs: tuple[str, ...], cwd: str) -> str | None:
-    """The first `privacy.local_only` glob that matches this attached file (relative to cwd, or absolute)."""
+def private_glob(name: str, globs: tuple[str, ...], cwd: str, resolved: tuple[str, ...] = ()) -> str | None:
+    """The first `privacy.local_only` glob that matches this attached file (relative to cwd, or absolute), by
+    the path given or by `resolved`, where a symbolic link leads (a link to a private file is private too)."""
     if not globs:
         return None
     absolute = os.path.normpath(os.path.join(cwd, os.path.expanduser(name))).replace(os.sep, "/")
     relative = os.path.relpath(absolute, cwd).replace(os.sep, "/")
     given = os.path.normpath(name).replace(os.sep, "/")
+    paths = (relative, absolute, given, *(path.replace(os.sep, "/") for path in resolved))
+    names = {path.rsplit("/", 1)[-1] for path in paths}
     for glob in globs:
         pattern = _glob(os.path.expanduser(glob))
         if "/" not in glob.rstrip("/"):  # like .gitignore: a bare name matches at any depth
-            if pattern.fullmatch(absolute.rsplit("/", 1)[-1]):
+            if any(pattern.fullmatch(base) for base in names):
                 return glob
-        elif any(pattern.fullmatch(path) for path in (relative, absolute, given)):
+        elif any(pattern.fullmatch(path) for path in paths):
             return glob
     return None
 

@@ -48,10 +48,25 @@ class Attempt:
     total_s: float | None = None
     first_byte_s: float | None = None
     overhead_s: float | None = None
-    text: str = ""
     continued_from: int = 0  # characters of an earlier partial answer this attempt continued
     failure: ProviderError | None = field(default=None, repr=False)
     attempt_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # its ledger row is written ahead by it
+    # The reply as it arrived, joined only when read: `text += delta` on an attribute copies the whole reply
+    # at every delta (CPython grows a string in place only for a local), quadratic in a long stream.
+    _pieces: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    @property
+    def text(self) -> str:
+        if len(self._pieces) > 1:
+            self._pieces[:] = ["".join(self._pieces)]
+        return self._pieces[0] if self._pieces else ""
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._pieces[:] = [value] if value else []
+
+    def add_text(self, piece: str) -> None:
+        self._pieces.append(piece)
 
     def failed(self, error: ProviderError) -> None:
         """The provider refused or broke off: what it said, kept for the ledger and the failure table."""

@@ -56,7 +56,7 @@ def call_aux(
     try:
         for event in get_adapter(endpoint.wire)(endpoint, request, timeouts_for(policy, alias)):
             if isinstance(event, TextDelta):
-                attempt.text += event.text
+                attempt.add_text(event.text)
             elif isinstance(event, UsageReport):
                 apply_usage(attempt, event)
             elif isinstance(event, StreamEnd):

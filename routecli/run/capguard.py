@@ -8,7 +8,7 @@ import threading
 from decimal import Decimal
 
 from routecli.policy.prices import Price
-from routecli.routing.caps import Cap, CapReached, attempt_worst
+from routecli.routing.caps import Cap, CapReached, UnpricedUnderCap, attempt_worst
 
 
 class CapGuard:
@@ -19,11 +19,13 @@ class CapGuard:
         self._lock = threading.Lock()
 
     def reserve(self, alias: str, price: Price | None, input_tokens: int, max_output: int) -> Decimal:
-        """Reserve this attempt's worst case, or raise CapReached (exit 6) before anything is sent.
-        An unpriced model cannot be bounded: it passes, as it passes the budgets."""
+        """Reserve this attempt's worst case, or raise CapReached (exit 6) before anything is sent. An unpriced
+        model cannot be bounded: with no cap it passes; under one it is refused (UnpricedUnderCap, exit 6)."""
         worst = attempt_worst(price, input_tokens, max_output)
-        if worst is None or self.cap is None:
+        if self.cap is None:
             return Decimal(0)
+        if worst is None:
+            raise UnpricedUnderCap(self.cap, alias)
         with self._lock:
             if self.spent + self._reserved + worst > self.cap.amount:
                 raise CapReached(self.spent, self.cap, alias, worst)

@@ -19,6 +19,7 @@ from routecli.errors import BudgetError, LedgerError
 from routecli.paths import Paths, write_private
 from routecli.policy.types import Policy
 from routecli.routing import plan as planning  # one lookup at call time: tests plant bugs in make_plan
+from routecli.routing.caps import run_cap, unpriced_under
 from routecli.routing.consult import ANSWER_TOKENS, ModelAnswer, cache_key, classifier_text, question, read_answer
 from routecli.routing.continuity import FollowUp
 from routecli.routing.inputs import Request
@@ -75,6 +76,9 @@ def plan_request(
         return Planned(plan)
     planned = Planned(plan)
     problem = usable(policy, world.state, settings.model)
+    cap = run_cap(policy, options, world.state.spent_today, world.state.spent_month)
+    if problem is None and cap is not None and world.prices.get(settings.model) is None:
+        problem = unpriced_under(cap)  # its worst case is unknown, not $0: it cannot be shown to fit the limit
     if problem is not None:  # no request that cannot succeed (a remote model without its key, say)
         planned.notices.append(f"classifier model not consulted: {problem}; the learned classifier decides")
         return planned

@@ -111,10 +111,10 @@ def exchange_for(plan: Plan, outcome: Outcome, command: str, cid: str, interrupt
         cid=cid,
         ts=started,
         command=command,
-        prompt=request.instruction,
-        reply=outcome.text,
+        prompt=plan.at_rest(request.instruction),
+        reply=plan.at_rest(outcome.text),  # a model may repeat the key it was sent
         status=Status.INTERRUPTED if interrupted else Status.OK,
-        system=request.system,
+        system=None if request.system is None else plan.at_rest(request.system),
         attachments=tuple(Attached(a.name, a.raw_size) for a in request.attachments),
         alias=None if answered is None else answered.alias,
         provider=None if answered is None else answered.provider,

@@ -287,7 +287,7 @@ class Executor:
                         attempt.first_token_s = _provider_seconds(clock, timing)
                         if self.waiting is not None:
                             self.waiting.stop()  # wiped before the text lands on the same screen
-                    attempt.text += event.text
+                    attempt.add_text(event.text)
                     if call.stream_to_output:
                         self.output.emit(event.text)
                 elif isinstance(event, UsageReport):

@@ -30,7 +30,7 @@ def rows_for(
     request_id = request_id or new_request_id()
     by = by or attribution.current()
     decision = plan.decision
-    prompt = plan.request.prompt() if log_prompt else None
+    prompt = plan.at_rest(plan.request.prompt()) if log_prompt else None
     facts = decision_facts(plan)
     rows = []
     for stage, attempt in attempts:

@@ -55,14 +55,18 @@ def costs_table(report: CostReport, no_color: bool = False) -> None:
         out.print(f"{report.total.unpriced} call(s) used a model with no known price: their cost is not in the totals.")
     savings = report.savings
     if savings is not None:
+        left_out = (f"{savings.left_out} successful call(s) of a model with no known price are left out: what "
+                    "they cost is unknown, not $0.") if savings.left_out else ""
         if savings.baseline == 0:
-            out.print(f"No successful calls to price at {savings.vs}'s rates.")
+            out.print(f"No successful calls of known cost to price at {savings.vs}'s rates. {left_out}".rstrip())
         else:
             verdict = "saved" if savings.saved >= 0 else "cost more than"
             out.print(
                 f"vs {savings.vs} for the same usage: {money(savings.baseline)} → actual {money(savings.actual)}; "
                 f"routing {verdict} {money(abs(savings.saved))} ({abs(savings.fraction):.1%})"
             )
+            if left_out:
+                out.print(left_out)
 
 
 def _pending(out: Any, report: CostReport) -> None:

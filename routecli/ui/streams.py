@@ -63,9 +63,13 @@ def stand_in_for_closed() -> None:
 
 
 def say(text: str) -> None:
-    """Write a line for the person to stderr; a stderr that fails loses the line, never the run."""
+    """Write a line for the person to stderr; a stderr that fails loses the line, never the run. Every notice
+    and error passes here, and many quote text from elsewhere (a reviewer's reasons, a provider's error, a file's
+    name): a terminal gets it without escape sequences or control characters, a pipe byte for byte."""
+    from routecli.ui.terminal_text import shown_on
+
     with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(text)
+        sys.stderr.write(shown_on(sys.stderr, text))
         sys.stderr.flush()
 
 
