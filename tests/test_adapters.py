@@ -309,7 +309,8 @@ def test_slow_stream_within_idle_succeeds(fake_provider: FakeProvider, flavor: s
 def test_connection_refused_is_connect(wire: str) -> None:
     suffix = "/v1" if wire == "openai" else ""
     ep = Endpoint("nowhere", wire, f"http://127.0.0.1:{closed_port()}{suffix}", "sk-test", TRANSPORT)
-    error = failure(ep)
+    # A refusal is immediate; the roomy timeouts only keep a loaded machine's slow SDK import from looking silent.
+    error = failure(ep, timeouts=Timeouts(connect=10, first_token=10, idle=10, headers=10))
     assert error.kind is ErrorKind.CONNECT
 
 
