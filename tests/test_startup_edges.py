@@ -1,0 +1,70 @@
+"""The edges of a route process's start: Ctrl-C or SIGTERM while the CLI is still being imported, and a stdin that
+was closed (`route ask hi <&-`). Real processes: only they have a start-up to interrupt and a descriptor to lack."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import _clean_env, provider_env
+from fakeprovider import Reply
+
+# Runs `python -m routecli ARGS` after planting a finder that signals this very process when the CLI first imports
+# Typer: the stop lands in the middle of start-up's imports every time, not by the luck of a timer.
+_SIGNALLED_DURING_IMPORTS = """
+import os, runpy, signal, sys
+STOP = getattr(signal, sys.argv[1])
+class SignalOnImport:
+    def find_spec(self, name, path=None, target=None):
+        if name == "typer":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), STOP)
+        return None
+sys.meta_path.insert(0, SignalOnImport())
+sys.argv = ["routecli", *sys.argv[2:]]
+runpy.run_module("routecli", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(("signal_name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_stop_while_the_cli_is_imported_exits_quietly(home, signal_name, code):
+    result = subprocess.run([sys.executable, "-c", _SIGNALLED_DURING_IMPORTS, signal_name, "ask", "hi"],
+                            capture_output=True, env=_clean_env(home), timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == code, result.stderr.decode()
+    assert result.stderr == b"" and result.stdout == b""
+
+
+def test_the_console_script_and_python_m_share_the_quiet_entry():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    assert project["project"]["scripts"]["route"] == "routecli.entry:main"
+    assert (Path(__file__).resolve().parent.parent / "routecli" / "__main__.py").read_text().startswith(
+        "from routecli.entry import main")
+
+
+def _with_stdin_closed(home, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
+    full = {**_clean_env(home), **env}
+    return subprocess.run(["sh", "-c", 'exec "$0" -m routecli "$@" <&-', sys.executable, *args],
+                          capture_output=True, env=full, timeout=60)
+
+
+@pytest.mark.process
+def test_ask_with_stdin_closed_reads_no_stdin(home, fake_provider):
+    fake_provider.script("anthropic", Reply(text="hi back"))
+    result = _with_stdin_closed(home, provider_env(fake_provider), "ask", "hello there")
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == b"hi back\n"
+
+
+@pytest.mark.process
+def test_chat_with_stdin_closed_is_a_session_with_no_turns(home, fake_provider):
+    result = _with_stdin_closed(home, provider_env(fake_provider), "chat")
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"Traceback" not in result.stderr and b"internal error" not in result.stderr
+    assert fake_provider.requests == []
+
+
