@@ -71,6 +71,13 @@ class NoModelError(RouteError):
     exit_code = EXIT_NO_MODEL
 
 
+class SettingError(NoModelError):
+    """No model, and a key or `<NAME>_BASE_URL` in the environment that can never work is why: the user's to fix
+    (exit 2, as other usage mistakes). A NoModelError still, so `route explain` shows it and exits 0 unpinned."""
+
+    exit_code = EXIT_USAGE
+
+
 class SecretError(RouteError):
     """The prompt holds a secret, --allow-secrets was not given, and no local model can take it."""
 
