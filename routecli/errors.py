@@ -27,6 +27,7 @@ class RouteError(Exception):
     """A problem the user can fix; printed as one line."""
 
     exit_code = EXIT_BUG
+    json_shown = False  # `ask --json`: its object (with the attempts made) is on stdout already, cli.main adds none
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
