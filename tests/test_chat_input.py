@@ -62,3 +62,13 @@ def test_utf16_piped_to_chat_is_read_whole_with_its_notice(route, fake_provider)
     assert result.returncode == 0, result.stderr
     assert "decoded as UTF-16" in result.stderr
     assert _sent(fake_provider)[-1] == "second"
+
+
+def test_a_piped_line_over_the_input_limit_is_refused(route, fake_provider, monkeypatch):
+    from routecli.run import piped
+
+    monkeypatch.setattr(piped, "MAX_INPUT_BYTES", 1 << 20)
+    result = route("chat", input=b"y" * (3 << 20), env=provider_env(fake_provider))  # `yes | tr -d '\n'`: no line end
+    assert result.returncode == 3
+    assert result.stderr == "route: error: stdin: a line larger than 1 MiB, the most route reads of one input\n"
+    assert fake_provider.requests == []
