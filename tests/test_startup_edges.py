@@ -10,27 +10,34 @@ import pytest
 from conftest import _clean_env, provider_env
 from fakeprovider import Reply
 
-# Runs `python -m routecli ARGS` after planting a finder that signals this very process when the CLI first imports
-# Typer: the stop lands in the middle of start-up's imports every time, not by the luck of a timer.
+# Runs `python -m routecli ARGS` after planting a finder that signals this very process when start-up first imports
+# MODULE: the stop lands in the middle of start-up's imports every time, not by the luck of a timer.
 _SIGNALLED_DURING_IMPORTS = """
-import os, runpy, signal, sys
-STOP = getattr(signal, sys.argv[1])
+import importlib.machinery, os, runpy, signal, sys
+STOP, MODULE = getattr(signal, sys.argv[1]), sys.argv[2]
 class SignalOnImport:
     def find_spec(self, name, path=None, target=None):
-        if name == "typer":
-            sys.meta_path.remove(self)
+        if name != MODULE:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        run_module = spec.loader.exec_module
+        def exec_module(module):  # the module is in sys.modules, still empty: half imported when the stop comes
             os.kill(os.getpid(), STOP)
-        return None
+            run_module(module)
+        spec.loader.exec_module = exec_module
+        return spec
 sys.meta_path.insert(0, SignalOnImport())
-sys.argv = ["routecli", *sys.argv[2:]]
+sys.argv = ["routecli", *sys.argv[3:]]
 runpy.run_module("routecli", run_name="__main__", alter_sys=True)
 """
 
 
 @pytest.mark.process
+@pytest.mark.parametrize("module", ["typer", "routecli.errors"])  # a library; route's own error types, half made
 @pytest.mark.parametrize(("signal_name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
-def test_a_stop_while_the_cli_is_imported_exits_quietly(home, signal_name, code):
-    result = subprocess.run([sys.executable, "-c", _SIGNALLED_DURING_IMPORTS, signal_name, "ask", "hi"],
+def test_a_stop_while_the_cli_is_imported_exits_quietly(home, signal_name, code, module):
+    result = subprocess.run([sys.executable, "-c", _SIGNALLED_DURING_IMPORTS, signal_name, module, "ask", "hi"],
                             capture_output=True, env=_clean_env(home), timeout=60, stdin=subprocess.DEVNULL)
     assert result.returncode == code, result.stderr.decode()
     assert result.stderr == b"" and result.stdout == b""
@@ -68,3 +75,9 @@ def test_chat_with_stdin_closed_is_a_session_with_no_turns(home, fake_provider):
     assert fake_provider.requests == []
 
 
+
+
+def test_the_entry_s_own_exit_codes_are_route_s():
+    from routecli import entry, errors
+
+    assert (entry.INTERRUPTED, entry.TERMINATED) == (errors.EXIT_INTERRUPTED, errors.EXIT_TERMINATED)
