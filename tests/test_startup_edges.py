@@ -35,7 +35,7 @@ runpy.run_module("routecli", run_name="__main__", alter_sys=True)
 
 @pytest.mark.process
 @pytest.mark.parametrize("module", ["typer", "routecli.errors"])  # a library; route's own error types, half made
-@pytest.mark.parametrize(("signal_name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+@pytest.mark.parametrize(("signal_name", "code"), [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
 def test_a_stop_while_the_cli_is_imported_exits_quietly(home, signal_name, code, module):
     result = subprocess.run([sys.executable, "-c", _SIGNALLED_DURING_IMPORTS, signal_name, module, "ask", "hi"],
                             capture_output=True, env=_clean_env(home), timeout=60, stdin=subprocess.DEVNULL)
@@ -78,6 +78,10 @@ def test_chat_with_stdin_closed_is_a_session_with_no_turns(home, fake_provider):
 
 
 def test_the_entry_s_own_exit_codes_are_route_s():
+    import signal
+
     from routecli import entry, errors
 
-    assert (entry.INTERRUPTED, entry.TERMINATED) == (errors.EXIT_INTERRUPTED, errors.EXIT_TERMINATED)
+    assert entry.INTERRUPTED == errors.EXIT_INTERRUPTED
+    assert entry._Stopped(signal.SIGTERM).exit_code == errors.EXIT_TERMINATED
+    assert entry._Stopped(signal.SIGHUP).exit_code == errors.EXIT_HANGUP
