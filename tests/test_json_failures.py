@@ -56,3 +56,9 @@ def test_a_prompt_after_double_dash_is_not_the_json_flag(route):
     result = route("ask", "--max-cost", "-1", "--", "--json")
     assert result.returncode == 2 and result.stdout == ""
 
+
+
+def test_a_long_argument_taken_for_an_option_is_a_json_failure_too(route):
+    result = route("ask", "--json", "-" * 80)
+    assert result.returncode == 2
+    assert "would be read as an option" in json.loads(result.stdout)["error"]

@@ -33,6 +33,7 @@ from routecli.errors import (
     EXIT_USAGE,
     RouteError,
     Stopped,
+    UsageError,
     interrupt_exit_code,
 )
 from routecli.ui.streams import say, settle, stand_in_for_closed
@@ -51,6 +52,7 @@ def main() -> None:
     if text is not None:
         from routecli.ui.render import error_line
 
+        _failure_as_json(args, UsageError(text))
         error_line(text)
         sys.exit(EXIT_USAGE)
     try:
