@@ -1,3 +1,3 @@
-from routecli.cli import main
+from routecli.entry import main
 
 main()

@@ -27,6 +27,7 @@ class RouteError(Exception):
     """A problem the user can fix; printed as one line."""
 
     exit_code = EXIT_BUG
+    json_shown = False  # `ask --json`: its object (with the attempts made) is on stdout already, cli.main adds none
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -69,6 +70,13 @@ class TooLargeError(RouteError):
 
 class NoModelError(RouteError):
     exit_code = EXIT_NO_MODEL
+
+
+class SettingError(NoModelError):
+    """No model, and a key or `<NAME>_BASE_URL` in the environment that can never work is why: the user's to fix
+    (exit 2, as other usage mistakes). A NoModelError still, so `route explain` shows it and exits 0 unpinned."""
+
+    exit_code = EXIT_USAGE
 
 
 class SecretError(RouteError):

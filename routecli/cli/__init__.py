@@ -33,6 +33,7 @@ from routecli.errors import (
     EXIT_USAGE,
     RouteError,
     Stopped,
+    UsageError,
     interrupt_exit_code,
 )
 from routecli.ui.streams import say, settle, stand_in_for_closed
@@ -51,6 +52,7 @@ def main() -> None:
     if text is not None:
         from routecli.ui.render import error_line
 
+        _failure_as_json(args, UsageError(text))
         error_line(text)
         sys.exit(EXIT_USAGE)
     try:
@@ -66,6 +68,7 @@ def main() -> None:
     except RouteError as exc:
         from routecli.ui.render import error_line
 
+        _failure_as_json(args, exc)
         error_line(exc.message)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as stop:
@@ -83,6 +86,22 @@ def main() -> None:
 
         error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         sys.exit(EXIT_BUG)
+
+
+def _failure_as_json(args: list[str], error: RouteError) -> None:
+    """`route ask|summarize --json` prints one object whatever failed (a usage mistake, the input, no model, a
+    budget): the shape an exit-7 failure prints, with the error; the one line and the exit code stay as they are."""
+    end = args.index("--") if "--" in args else len(args)
+    if error.json_shown or not args or args[0] not in _JSON_COMMANDS or "--json" not in args[1:end]:
+        return
+    from routecli.run.result_json import failure_result
+    from routecli.ui.render import print_json
+
+    with contextlib.suppress(OSError):
+        print_json(failure_result(args[0], error.message))
+
+
+_JSON_COMMANDS = ("ask", "summarize")
 
 
 def _unwritable_output(exc: Exception) -> bool:

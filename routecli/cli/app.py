@@ -17,9 +17,11 @@ from routecli.cli.completion import (
     complete_task,
     register_protocol,
 )
+from routecli.cli.usage import OneLineUsage
 
 app = typer.Typer(
     name="route",
+    cls=OneLineUsage,  # usage mistakes on one line
     help="Send every prompt to the cheapest LLM able to do it well, and prove it did.",
     no_args_is_help=True,
     add_completion=False,  # `route completion` is the one way in; Typer's --install-completion edited ~/.bashrc

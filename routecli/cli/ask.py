@@ -92,8 +92,17 @@ def _plan(
     )
     secret = notice_text(planned.plan.decision) if command != "explain" else None  # explain shows them in its report
     verbose = tuple(planned.notices) if line.display.verbose else ()
-    notices = (*conversation.notices, *request.notices, *world.notices, *verbose, *([secret] if secret else []))
+    notices = (*conversation.notices, *request.notices, *world.notices, *verbose, *([secret] if secret else []),
+               *_left_out(world, planned.plan, command))
     return policy, paths, world, planned, conversation, notices
+
+
+def _left_out(world: World, plan: Plan, command: str) -> tuple[str, ...]:
+    """A provider whose key or base URL can never work, while another model answers: say so (explain shows it in
+    its table; with no model at all, the error names it)."""
+    if command == "explain" or plan.decision.chosen is None:
+        return ()
+    return tuple(f"{text}: {name} is left out" for name, text in world.environment.problems().items())
 
 
 def _journal(plan: Plan, policy: Policy, paths: Paths, line: CommandLine, command: str) -> Journal:

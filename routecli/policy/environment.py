@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from routecli.policy.settings_check import base_url_problem, key_problem
 from routecli.policy.types import Policy, Provider
 from routecli.values import frozen
 
@@ -30,6 +31,7 @@ class Access:
     key: str | None
     base_url: str  # the override if set, else the policy's
     base_url_override: str | None  # what `<NAME>_BASE_URL` said, if anything
+    problem: str | None = None  # a setting that can never work (policy/settings_check.py): the provider is left out
 
 
 @frozen(eq=False)
@@ -50,13 +52,20 @@ class Environment:
     def base_url(self, provider: str) -> str:
         return self.access[provider].base_url
 
+    def problems(self) -> dict[str, str]:
+        """Provider name -> why its settings in the environment can never work (the variable named, not its value)."""
+        return {name: access.problem for name, access in self.access.items() if access.problem}
+
 
 def read_environment(policy: Policy) -> Environment:
     switched_on = os.environ.get("ROUTE_LOCAL", "") not in ("", "0")
     access = {}
     for name, provider in policy.providers.items():
-        override = base_url_override(provider)
-        access[name] = Access(_key(provider), override or provider.base_url, override)
+        override, key = base_url_override(provider), _key(provider)
+        problem = (key_problem(provider.key_env, key) if key and provider.key_env else None) or (
+            base_url_problem(provider.base_url_env, override) if override else None
+        )
+        access[name] = Access(key, override or provider.base_url, override, problem)
     named = frozenset(
         name for name, p in policy.providers.items() if p.local and (switched_on or access[name].base_url_override)
     )

@@ -14,8 +14,11 @@ from routecli.policy.problems import Problems
 from routecli.policy.types import MAX_TIER
 
 # The shape of each section. A type name, or a nested dict for a mapping, or ("map", spec) for a
-# name -> entry mapping. "num" is a non-negative number; "int+" a positive integer.
-_TIMEOUTS = {"connect": "num", "headers": "num", "first_token": "num", "idle": "num"}
+# name -> entry mapping. "num" is a non-negative number; "int+" a positive integer; "secs" a timeout.
+_TIMEOUTS = {"connect": "secs", "headers": "secs", "first_token": "secs", "idle": "secs"}
+# A timeout of 0 fails every call ("no response within 0s") and cools every provider down; more than an hour
+# is a typo for a number of milliseconds, or a hang route would never notice.
+MAX_TIMEOUT_S = 3600
 _SCHEMA: dict[str, Any] = {
     "version": "int+",
     "defaults": {"profile": "str", "max_output_tokens": "int+", "timeouts": _TIMEOUTS, "log_prompts": "bool"},
@@ -104,6 +107,8 @@ def _type_ok(kind: str, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool) and (kind == "int" or value > 0)
     if kind == "num":
         return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+    if kind == "secs":  # NaN and infinity fail the comparison too
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_TIMEOUT_S
     if kind == "names":  # one alias or a list of them
         return (isinstance(value, str) and value != "") or (
             isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
@@ -123,6 +128,7 @@ _DESCRIBE = {
     "int": "an integer",
     "int+": "a positive integer",
     "num": "a number >= 0",
+    "secs": f"a number of seconds above 0 and at most {MAX_TIMEOUT_S}",
     "list[str]": "a list of strings",
     "names": "a model alias or a list of them",
     "list[dict]": "a list of mappings",
@@ -179,6 +185,8 @@ def _check(mapping: Any, spec: dict[str, Any], path: str, where: str, line: int,
         elif not _type_ok(kind, value):
             if kind == "num" and isinstance(value, (int, float)) and value < 0:
                 problems.report(path, key_line, f"{label} must not be negative (got {value})")
+            elif kind == "secs" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                problems.report(path, key_line, f"{label} must be {_DESCRIBE[kind]} (got {value})")
             else:
                 problems.report(path, key_line, f"{label} must be {_DESCRIBE[kind.rstrip('?')]}")
             _drop(mapping, key)

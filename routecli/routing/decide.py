@@ -32,6 +32,7 @@ class RoutingState:
 
     keys_present: dict[str, bool]  # provider name -> key found in the environment
     local_enabled: frozenset[str] = frozenset()  # local providers the user has switched on
+    unusable: dict[str, str] = field(default_factory=dict)  # provider name -> a setting that can never work
     cooldowns: dict[str, Cooldown] = field(default_factory=dict)  # "provider:NAME" / "model:ALIAS"
     spent_today: Decimal = Decimal(0)
     spent_month: Decimal = Decimal(0)
@@ -127,7 +128,9 @@ def _check(
         reasons.append(Exclusion(Why.NOT_LOCAL, "not local (--local)"))
     if options.keep_local and not provider.local:
         reasons.append(Exclusion(Why.SECRET, "remote, and the prompt holds a secret (--allow-secrets sends it)"))
-    if provider.local:
+    if (problem := state.unusable.get(provider.name)) is not None:
+        reasons.append(Exclusion(Why.BAD_SETTING, problem))
+    elif provider.local:
         if provider.name in policy.silent:
             reasons.append(
                 Exclusion(

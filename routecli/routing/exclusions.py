@@ -16,6 +16,7 @@ class Why(str, Enum):  # noqa: UP042 - a StrEnum would change how str() and form
     NO_LOCAL_SERVER = "no_local_server"  # a local provider whose server does not answer
     LOCAL_NOT_ENABLED = "local_not_enabled"
     NO_KEY = "no_key"
+    BAD_SETTING = "bad_setting"  # a key or base URL in the environment that can never work (exit 2 if it decides)
     COOLING_DOWN = "cooling_down"
     TIER = "tier"  # below the tier the task and complexity require
     WINDOW = "window"  # the context window is too small for the input plus the output reserve

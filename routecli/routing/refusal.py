@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from routecli.errors import BudgetError, NoModelError, RouteError, SecretError, TooLargeError
+from routecli.errors import BudgetError, NoModelError, RouteError, SecretError, SettingError, TooLargeError
 from routecli.routing.exclusions import SIZE, Why, only
 
 if TYPE_CHECKING:
@@ -27,9 +27,13 @@ def considered(decision: Decision) -> list[Verdict]:
 
 def no_model_error(decision: Decision) -> RouteError:
     """The right error (and exit code) for a decision that chose nothing."""
+    weighed = considered(decision)
+    for verdict in weighed:  # a setting that can never work is the user's to fix first (exit 2, no call made)
+        for reason in verdict.exclusions:
+            if reason.kind is Why.BAD_SETTING:
+                return SettingError(f"{verdict.alias}: {reason.text}")
     if decision.budget_refusal:
         return BudgetError(decision.budget_refusal)
-    weighed = considered(decision)
     if weighed and all(is_too_large(v) for v in weighed):
         biggest = max(weighed, key=lambda v: v.context)
         return TooLargeError(

@@ -48,6 +48,8 @@ def usable(policy: Policy, state: RoutingState, alias: str) -> str | None:
     """Why this model cannot be called from here now (no key, local server off, cooling down), or None."""
     model = policy.models[alias]
     provider = policy.providers[model.provider]
+    if provider.name in state.unusable:
+        return f"{alias}: {state.unusable[provider.name]}"
     if provider.local and provider.name not in state.local_enabled:
         return f"{alias}: local server not enabled"
     if not provider.local and not state.keys_present.get(provider.name, False):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -24,6 +24,7 @@ from routecli.routing.options import RequestOptions
 from routecli.routing.plan import Plan, make_plan
 from routecli.run.attempts import Outcome
 from routecli.run.conversation import Conversation, Keeper
+from routecli.run.piped import piped_lines
 from routecli.run.request import run_request
 from routecli.run.state import read_world
 from routecli.ui.chat_view import chat_banner, chat_cost, chat_status
@@ -79,11 +80,12 @@ class Session:
         return code
 
 
-def read_turns(interactive: bool) -> Iterator[str]:
-    """Lines typed at the prompt (with readline's editing when it is there), or read from a pipe."""
-    if not interactive:
-        for line in sys.stdin:
-            yield line.rstrip("\n")
+def read_turns(interactive: bool, tell: Callable[[str], None] = notice) -> Iterator[str]:
+    """Lines typed at the prompt (with readline's editing when it is there), or read from a pipe (what the
+    input was read as is told, once, through `tell`)."""
+    if not interactive:  # a pipe or a file: ask's input rules, one line a turn
+        stream = getattr(sys.stdin, "buffer", None)
+        yield from piped_lines(stream, tell) if stream is not None else (line.rstrip("\n") for line in sys.stdin)
         return
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401 - importing it gives input() line editing and history
@@ -96,7 +98,7 @@ def read_turns(interactive: bool) -> Iterator[str]:
 def run_chat(session: Session, interactive: bool) -> int:
     if interactive:
         chat_banner(session.conversation.cid, session.conversation.exchanges, session.display.no_color)
-    lines = read_turns(interactive)
+    lines = read_turns(interactive, lambda text: None if session.display.quiet else notice(text))
     interrupted_at_prompt = False
     while True:
         try:

@@ -115,7 +115,9 @@ def provider_rows(policy: Policy) -> list[dict[str, Any]]:
                 else "not answering" if provider.name in policy.silent
                 else "off" if not provider.discover else "not asked"
             )  # fmt: skip
-        if provider.local and not row["enabled"]:
+        if access.problem:  # a key or URL that can never work: a problem, and never pinged
+            row.update(enabled=False, why_disabled=access.problem, problem=access.problem)
+        elif provider.local and not row["enabled"]:
             row["why_disabled"] = (
                 f"no local server answering (start it, or set {provider.base_url_env})"
                 if provider.name in policy.silent
@@ -321,6 +323,10 @@ def diagnose(explicit: str | None, paths: Paths, ping: bool) -> dict[str, Any]:
     if ledger["error"]:
         problems.append(f"ledger: {ledger['error']}")
         code = code or EXIT_LEDGER
+    for row in rows:
+        if row.get("problem"):
+            problems.append(f"{row['name']}: {row['problem']}")
+            code = code or EXIT_USAGE
     failed = [f"{row['name']} ({row['ping']['error_kind']})" for row in rows if row.get("ping", {}).get("ok") is False]
     if failed:
         problems.append(f"ping failed: {', '.join(failed)}")

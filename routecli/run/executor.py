@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from routecli.errors import BudgetError, NoLocalServer, ProviderFailure
+from routecli.errors import BudgetError, NoLocalServer, ProviderFailure, UsageError
 from routecli.ledger import shared_cooldowns
 from routecli.ledger.admission import AdmissionRefused
 from routecli.paths import Paths
@@ -68,6 +68,8 @@ CONTINUE_INSTRUCTION = (
 def endpoint_for(policy: Policy, environment: Environment, alias: str) -> Endpoint:
     provider = policy.providers[policy.models[alias].provider]
     access = environment.access[provider.name]
+    if access.problem:  # routing leaves such a provider out; never let its setting reach a transport
+        raise UsageError(access.problem)
     return Endpoint(provider.name, provider.wire, access.base_url, access.key, provider.transport)
 
 

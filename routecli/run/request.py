@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
 
 from routecli.errors import (
     EXIT_OUTPUT_CLOSED,
@@ -23,7 +22,6 @@ from routecli.errors import (
 )
 from routecli.paths import Paths
 from routecli.policy.environment import Environment
-from routecli.policy.keyshapes import mask_keys
 from routecli.policy.types import Policy
 from routecli.routing.caps import run_cap
 from routecli.routing.plan import Plan, require_model
@@ -32,6 +30,7 @@ from routecli.run.capguard import CapGuard
 from routecli.run.executor import Executor
 from routecli.run.failures import RateLimitPauses
 from routecli.run.journal import Journal
+from routecli.run.result_json import result_dict
 from routecli.run.review import Review, Reviewing, Verdict, verdict_lines
 from routecli.ui.display import Display
 from routecli.ui.streams import say
@@ -240,6 +239,7 @@ def _run_request(
         if display.json:
             failed = Outcome(text="", attempts=journal.attempts())
             print_json(result_dict(plan, failed, command, error=failure.message))
+            failure.json_shown = True  # with the attempts made: cli.main prints no other
         output.finish()
         _record(journal, output, keep_going=True)
         raise
@@ -361,56 +361,3 @@ def _record(journal: Journal, output: TerminalOutput, keep_going: bool = False) 
             raise
         with contextlib.suppress(OSError):
             output.notice(f"error: {error.message}")
-
-
-def result_dict(
-    plan: Plan,
-    outcome: Outcome,
-    command: str,
-    error: str | None = None,
-    review: Review | None = None,
-    side: Sequence[tuple[str | None, Attempt]] = (),
-    elapsed_s: float | None = None,
-) -> dict[str, Any]:
-    """The `--json` shape of `route ask` / `route summarize`: `usage` is the final call's, `cost_usd` and
-    `totals` cover every call (retries, fallbacks, map-reduce chunks)."""
-    final = outcome.final
-    cost = outcome.cost_usd
-    attempts = outcome.attempts
-    return {
-        "command": command,
-        "reply": outcome.text,
-        "ok": error is None,
-        "error": None if error is None else mask_keys(error),  # as the error line shows it: a provider's message
-        # may repeat the id it was sent (a key pasted as an id)
-        "task": plan.decision.task,
-        "reason": plan.decision.reason,
-        "model": None if final is None else {
-            "alias": final.alias,
-            "provider": final.provider,
-            "model_id": final.model_id,
-            "reported_model_id": final.reported_model_id,
-        },
-        "usage": None if final is None else {
-            "input_tokens": final.input_tokens,
-            "output_tokens": final.output_tokens,
-            "cached_input_tokens": final.cached_input_tokens,
-            "reasoning_tokens": final.reasoning_tokens,
-            "estimated": final.usage_estimated,
-        },
-        "cost_usd": None if cost is None else float(cost),
-        "final_cost_usd": None if final is None or final.cost_usd is None else float(final.cost_usd),
-        "stop_reason": None if final is None else final.stop_reason,
-        "totals": {
-            "calls": len(attempts),
-            "input_tokens": sum(a.input_tokens or 0 for a in attempts),
-            "output_tokens": sum(a.output_tokens or 0 for a in attempts),
-            "cost_usd": None if cost is None else float(cost),
-            "elapsed_s": elapsed_s,
-        },
-        "attempts": [a.as_dict() for a in outcome.attempts],
-        "plan": None if plan.mapreduce is None else plan.mapreduce.as_dict(),
-        "review": None if review is None else review.as_dict(),
-        "classifier": None if plan.consult is None else plan.consult.as_dict(),
-        "side_calls": [{"stage": stage, **a.as_dict()} for stage, a in side],  # reviewer, model classifier
-    }

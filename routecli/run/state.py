@@ -32,6 +32,7 @@ def read_world(policy: Policy, paths: Paths, repair: bool = False) -> World:
     state = RoutingState(
         keys_present={name: environment.has_key(name) for name in policy.providers},
         local_enabled=environment.local_enabled,
+        unusable=environment.problems(),
         cooldowns=shared_cooldowns.load(paths, now),
         spent_today=today,
         spent_month=month,

@@ -53,7 +53,10 @@ class ForgivingStream:
 
 
 def stand_in_for_closed() -> None:
-    """At start: a closed stdout fails writes (the reply has nowhere to go); stderr never fails a write."""
+    """At start: a closed stdin is no stdin (`route ask hi <&-`: an empty, not a terminal); a closed stdout fails
+    writes (the reply has nowhere to go); stderr never fails a write."""
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process; takes descriptor 0 too
     if sys.stdout is None:
         sys.stdout = ClosedStream("stdout")
     if sys.stderr is None:
