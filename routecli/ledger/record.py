@@ -195,6 +195,8 @@ def spent(target: LedgerTarget, now: float | None = None, repair: bool = False) 
         from routecli.ledger import salvage
 
         reason = _reason(error)
+    except LedgerError as error:  # not even readable (read-only too): the call goes on, the rows wait pending
+        return Decimal(0), Decimal(0), f"{error.message}; no spend could be read, so budgets count from $0"
     if repair:
         with contextlib.suppress(LedgerError):
             notice = salvage.repair(path, reason)
