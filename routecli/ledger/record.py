@@ -14,9 +14,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from routecli.errors import DamagedLedgerError, LedgerError
-from routecli.ledger.store import COLUMNS, Ledger, Row
+from routecli.ledger.pending_line import row_values
+from routecli.ledger.store import Ledger, Row
 from routecli.ledger.target import LedgerTarget
 from routecli.paths import append_private, private_dir
+from routecli.values import frozen
+from routecli.waiting_lines import abandoned, claim, keep_aside, put_back, read_lines, unreadable_notice
 
 
 def pending_path(ledger_path: Path) -> Path:
@@ -79,38 +82,49 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def record(target: LedgerTarget, rows: Sequence[Row], admit: Callable[[Ledger], None] | None = None) -> str | None:
+@frozen
+class Recorded:
+    """What recording a request's rows has to say: `notices` (a ledger repaired, unreadable pending lines set
+    aside), and `waiting`, the notice of a shared ledger away, whose rows wait on this machine."""
+
+    notices: tuple[str, ...] = ()
+    waiting: str | None = None
+
+
+def record(target: LedgerTarget, rows: Sequence[Row], admit: Callable[[Ledger], None] | None = None) -> Recorded:
     """Write rows, first importing any left pending by an earlier run. On failure keep them pending.
-    A damaged ledger is set aside and rebuilt from its readable rows; the notice saying so is returned.
-    A shared ledger that cannot be reached never fails the call: the rows wait, and a notice says where.
+    A damaged ledger is set aside and rebuilt from its readable rows; a notice says so.
+    A shared ledger that cannot be reached never fails the call: the rows wait, and `waiting` says where.
     `admit` may refuse the rows inside their write transaction (BudgetError: nothing written, nothing kept)."""
     if not rows:
-        return None
-    notice = None
+        return Recorded()
+    notices: list[str] = []
     try:
         try:
-            _write(target, rows, admit)
+            notices = _write(target, rows, admit)
         except DamagedLedgerError as error:
             from routecli.ledger.salvage import repair
 
-            notice = repair(target.path, _reason(error))
-            _write(target, rows, admit)
+            notices = [repair(target.path, _reason(error)), *_write(target, rows, admit)]
     except LedgerError as error:
         kept = _keep_pending(target.path, rows)
         if kept is not None and target.shared:
-            return f"{error.message}; this call waits in {kept} and is sent on the next run that reaches it"
+            waits = f"{error.message}; this call waits in {kept} and is sent on the next run that reaches it"
+            return Recorded(tuple(notices), waits)
         if kept is not None:
             raise LedgerError(
                 f"{error.message} (this call is kept in {kept} until the ledger can be written)"
             ) from None
         raise
-    return notice
+    return Recorded(tuple(notices))
 
 
-def _write(target: LedgerTarget, rows: Sequence[Row], admit: Callable[[Ledger], None] | None = None) -> None:
+def _write(target: LedgerTarget, rows: Sequence[Row], admit: Callable[[Ledger], None] | None = None) -> list[str]:
+    """Returns notices about the rows that were waiting (unreadable lines set aside)."""
     with target.open() as ledger:
-        import_pending(ledger)
+        imported = import_pending(ledger)
         ledger.write(rows, admit)
+    return list(imported.notices)
 
 
 def _reason(error: LedgerError) -> str:
@@ -134,35 +148,45 @@ def _keep_pending(path: Path, rows: Sequence[Row]) -> Path | None:
     return None
 
 
-def import_pending(ledger: Ledger) -> tuple[int, int]:
-    """Send the rows waiting beside the ledger: (stored now, read); a shared ledger skips rows it already has."""
+@frozen
+class Imported:
+    stored: int  # rows the ledger did not have
+    read: int  # readable rows found waiting
+    notices: tuple[str, ...] = ()  # unreadable lines set aside, and where
+
+
+def import_pending(ledger: Ledger) -> Imported:
+    """Send the rows waiting beside the ledger; a shared ledger skips rows it already has. Batches an earlier run
+    claimed and never finished (it was killed, or failed) are sent too."""
     stored = read = 0
+    notices: list[str] = []
     for pending in pending_paths(ledger.path):
-        if pending.exists():
-            counts = _import_one(ledger, pending)
-            stored, read = stored + counts[0], read + counts[1]
-    return stored, read
+        for batch in ([pending] if pending.exists() else []) + abandoned(pending):
+            done = _import_one(ledger, batch, pending)
+            stored, read, notices = stored + done.stored, read + done.read, notices + list(done.notices)
+    return Imported(stored, read, tuple(notices))
 
 
-def _import_one(ledger: Ledger, pending: Path) -> tuple[int, int]:
-    claimed = pending.with_name(f"{pending.name}.{os.getpid()}")
+def _import_one(ledger: Ledger, batch: Path, pending: Path) -> Imported:
+    """Claim `batch` (the pending file, or an abandoned claim of it) and write its rows. Lines that are not rows
+    are set aside once the rest is stored; a failed write puts the batch back with the rows waiting."""
     try:
-        os.replace(pending, claimed)  # atomic: only one process imports a given batch
+        claimed = claim(batch, pending)
+        lines = read_lines(claimed, row_values)
     except OSError:
-        return 0, 0
+        return Imported(0, 0)
     try:
-        values = []
-        for line in claimed.read_text(encoding="utf-8").splitlines():
-            with contextlib.suppress(ValueError, KeyError):
-                data = json.loads(line)
-                values.append(tuple(data.get(c) for c in COLUMNS))  # rows from older versions lack new columns
-        stored = ledger.write_values(values)
-        claimed.unlink()
-        return stored, len(values)
+        stored = ledger.write_values(lines.items)
     except LedgerError:
-        with contextlib.suppress(OSError):
-            os.replace(claimed, pending)
+        put_back(claimed, pending)
         raise
+    notices: tuple[str, ...] = ()
+    if lines.unreadable:
+        kept = keep_aside(pending, lines.unreadable)
+        notices = (unreadable_notice(len(lines.unreadable), kept, pending),)
+    with contextlib.suppress(OSError):
+        claimed.unlink()
+    return Imported(stored, len(lines.items), notices)
 
 
 def day_start(now: float | None = None) -> float:
