@@ -109,9 +109,14 @@ def write_private(path: Path, data: str | bytes) -> None:
     private_dir(path.parent)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     mode, encoding = ("wb", None) if isinstance(data, bytes) else ("w", "utf-8")
-    with os.fdopen(_open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), mode, encoding=encoding) as handle:
-        handle.write(data)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(_open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), mode, encoding=encoding) as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, Ctrl-C: no half-written file left behind to fill the folder further
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def append_private(path: Path) -> TextIO:

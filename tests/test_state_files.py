@@ -125,3 +125,41 @@ def test_read_only_state_and_cache_folders_cost_nothing_but_speed(route, home, f
             result = route(*command, env=env)
             assert result.returncode in (0, 7) and "Traceback" not in result.stderr, (command, result.stderr)
     assert json.loads((home / "cache" / "prices.json").read_text())  # still the cache it was
+
+
+def test_a_cache_that_cannot_be_finished_leaves_no_half_written_file(tmp_path, monkeypatch):
+    from routecli import paths
+
+    target = tmp_path / "cache" / "prices.json"
+    paths.write_private(target, "old")
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(paths.os, "replace", full_disk)
+    with pytest.raises(OSError):
+        paths.write_private(target, "new" * 1000)
+    monkeypatch.undo()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["prices.json"] and target.read_text() == "old"
+
+
+def test_a_full_cache_folder_costs_only_speed(route, home, fake_provider):
+    cache = home / "cache"
+    for name in os.listdir(cache):
+        os.unlink(cache / name)  # the prices are resolved again, and cannot be cached
+    if not ROOT or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(cache)]).returncode:
+        pytest.skip("needs root to mount a tmpfs")
+    try:
+        fd = os.open(cache / "filler", os.O_WRONLY | os.O_CREAT)
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(fd, b"x" * 512)
+        os.close(fd)
+        env = provider_env(fake_provider)
+        fake_provider.script("mistral", Reply(text="answered"))
+        asked = route("ask", "hi", "-m", "mistral-small", env=env)
+        assert asked.returncode == 0 and asked.stdout == "answered\n", asked.stderr
+        assert route("explain", "hi", env=env).returncode == 0
+        assert [name for name in os.listdir(cache) if name.endswith(".tmp")] == []
+    finally:
+        subprocess.run(["umount", "-l", str(cache)], check=True)
