@@ -210,3 +210,36 @@ def test_a_ledger_that_cannot_even_be_read_counts_from_zero_with_one_notice(rout
     result = _ask(route, fake_provider, "answered")
     assert result.returncode == 8 and result.stdout == "answered\n", result.stderr
     assert "budgets count from $0" in result.stderr
+
+
+def _pending_row(request_id: str, usd: str, status: str = "ok", attempt_id: str | None = None) -> str:
+    import json
+    from decimal import Decimal
+
+    from routecli.ledger.store import Row
+
+    row = Row(time.time(), request_id, "ask", "chat", "balanced", "claude-opus", "anthropic", "claude-opus-5-5", None,
+              0, 0, status, None, None, 10, 10, 0, 0, 0, False, Decimal(usd), "test", 0.1, 0.2, "seed",
+              attempt_id=attempt_id)
+    return json.dumps(row.as_json()) + "\n"
+
+
+def test_rows_waiting_in_a_pending_file_count_against_the_budgets(route, home, fake_provider, tmp_path,
+                                                                   monkeypatch):
+    pending = home / "data" / "ledger.sqlite3.pending.jsonl"
+    pending.parent.mkdir(parents=True)
+    pending.write_text(_pending_row("spent-while-unwritable", "1.00"))  # no ledger could be made: the row waits
+    _refuse_writes(monkeypatch)
+    result = _ask(route, fake_provider, "hi", "--policy", str(_tight_budget(tmp_path)))
+    assert result.returncode == 6, result.stderr
+    assert not fake_provider.requests_for("mistral")
+
+
+def test_a_row_written_ahead_and_settled_in_the_pending_file_counts_once_at_its_cost(route, home, fake_provider,
+                                                                                   tmp_path, monkeypatch):
+    pending = home / "data" / "ledger.sqlite3.pending.jsonl"
+    pending.parent.mkdir(parents=True)
+    pending.write_text(_pending_row("r", "2.00", "in_flight", "a1") + _pending_row("r", "0.30", "ok", "a1"))
+    _refuse_writes(monkeypatch)
+    result = _ask(route, fake_provider, "hi", "--policy", str(_tight_budget(tmp_path)))
+    assert result.returncode == 8 and result.stdout == "hi\n", result.stderr  # $0.30 of $0.50: room for this one

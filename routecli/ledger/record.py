@@ -5,81 +5,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from routecli.errors import DamagedLedgerError, LedgerError
+from routecli.ledger.pending_files import (  # noqa: F401 - pending_path, pending_rows: their old home
+    pending_path,
+    pending_paths,
+    pending_rows,
+    pending_spend,
+)
 from routecli.ledger.pending_line import row_values
 from routecli.ledger.store import Ledger, Row
 from routecli.ledger.target import LedgerTarget
 from routecli.paths import append_private, private_dir
 from routecli.values import frozen
 from routecli.waiting_lines import abandoned, claim, keep_aside, put_back, read_lines, unreadable_notice
-
-
-def pending_path(ledger_path: Path) -> Path:
-    """THE file where rows wait when the ledger cannot take them: beside the ledger when its folder can be
-    written, else in the system's temporary folder (named after the ledger's path, so always the same one).
-    `record`, the import, `route paths`, `route doctor` and `route costs` all use this."""
-    beside = ledger_path.with_name(ledger_path.name + ".pending.jsonl")
-    return beside if _folder_writable(ledger_path.parent) else _temp_pending(ledger_path)
-
-
-def pending_paths(ledger_path: Path) -> list[Path]:
-    """THE pending path first, then the other place rows may have been left (by a run that saw the folder
-    read-only, or one whose write beside the ledger failed); the import drains both."""
-    beside = ledger_path.with_name(ledger_path.name + ".pending.jsonl")
-    first = pending_path(ledger_path)
-    return [first, _temp_pending(ledger_path) if first == beside else beside]
-
-
-def pending_rows(ledger_path: Path) -> list[tuple[Path, int]]:
-    """Each pending file that exists, THE pending path first, with its number of rows (an attempt written
-    ahead and then settled there is two lines and one row)."""
-    found = []
-    for candidate in pending_paths(ledger_path):
-        with contextlib.suppress(OSError), candidate.open(encoding="utf-8", errors="replace") as handle:
-            found.append((candidate, _count_rows(handle)))
-    return found
-
-
-def _count_rows(lines: Iterable[str]) -> int:
-    attempts: set[str] = set()
-    count = 0
-    for line in lines:
-        if not line.strip():
-            continue
-        attempt_id = None
-        with contextlib.suppress(ValueError, AttributeError):
-            attempt_id = json.loads(line).get("attempt_id")
-        if attempt_id is None or attempt_id not in attempts:
-            count += 1
-        if attempt_id is not None:
-            attempts.add(attempt_id)
-    return count
-
-
-def _temp_pending(ledger_path: Path) -> Path:
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return Path(tempfile.gettempdir()) / f"route-{uid}-{_short_hash(str(ledger_path))}.pending.jsonl"
-
-
-def _folder_writable(folder: Path) -> bool:
-    """The folder can be written, or created: its nearest existing ancestor is a writable folder."""
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
-
-
-def _short_hash(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 @frozen
@@ -203,15 +147,22 @@ def spent(target: LedgerTarget, now: float | None = None, repair: bool = False) 
     """(today, this month) in USD from the ledger, zero when there is no ledger yet, and a notice when the
     ledger is damaged: with `repair` (a command that records) it is set aside and rebuilt from its readable
     rows; without (`route explain`) those rows are read into memory and nothing is written. A shared ledger
-    that cannot be reached gives what this machine last read from it, with a notice saying so."""
+    that cannot be reached gives what this machine last read from it, with a notice saying so. The rows
+    waiting in pending files count too: they were spent, the ledger just could not take them yet."""
+    starts = (day_start(now), month_start(now))
     if target.shared:
         from routecli.ledger import last_known
 
-        return last_known.spent(target, (day_start(now), month_start(now)))
-    path = target.path
+        today, month, notice = last_known.spent(target, starts)
+    else:
+        today, month, notice = _file_spent(target.path, starts, repair)
+    waiting_today, waiting_month = pending_spend(target.path, starts)
+    return today + waiting_today, month + waiting_month, notice
+
+
+def _file_spent(path: Path, starts: tuple[float, float], repair: bool) -> tuple[Decimal, Decimal, str | None]:
     if not path.exists():
         return Decimal(0), Decimal(0), None
-    starts = (day_start(now), month_start(now))
     try:
         with Ledger(path, readonly=True) as ledger:
             return ledger.spent_since(starts[0]), ledger.spent_since(starts[1]), None
@@ -220,7 +171,7 @@ def spent(target: LedgerTarget, now: float | None = None, repair: bool = False) 
 
         reason = _reason(error)
     except LedgerError as error:  # not even readable (read-only too): the call goes on, the rows wait pending
-        return Decimal(0), Decimal(0), f"{error.message}; no spend could be read, so budgets count from $0"
+        return Decimal(0), Decimal(0), f"{error.message}; its spend could not be read, so budgets count from $0"
     if repair:
         with contextlib.suppress(LedgerError):
             notice = salvage.repair(path, reason)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from routecli.errors import LedgerError, UsageError
-from routecli.ledger.record import import_pending, pending_rows
+from routecli.ledger.pending_files import pending_rows
+from routecli.ledger.record import import_pending
 from routecli.ledger.store import COLUMNS, Ledger
 from routecli.ledger.target import LedgerTarget
 from routecli.values import frozen
