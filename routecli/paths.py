@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import os
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from routecli.values import frozen
 
@@ -109,15 +109,25 @@ def write_private(path: Path, data: str | bytes) -> None:
     private_dir(path.parent)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     mode, encoding = ("wb", None) if isinstance(data, bytes) else ("w", "utf-8")
-    with os.fdopen(_open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), mode, encoding=encoding) as handle:
-        handle.write(data)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(_open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), mode, encoding=encoding) as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, Ctrl-C: no half-written file left behind to fill the folder further
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def append_private(path: Path) -> TextIO:
     """`path` opened for appending, created readable by the user only; never through a symlink (it may be in
     the shared temp folder)."""
     return os.fdopen(_open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW), "a", encoding="utf-8")
+
+
+def append_private_bytes(path: Path) -> BinaryIO:
+    """`path` opened for appending bytes, as `append_private` opens it for text."""
+    return os.fdopen(_open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW), "ab")
 
 
 def _open_private(path: Path, flags: int) -> int:

@@ -26,10 +26,12 @@ def sync(policy: PolicyOpt = None, json_out: JsonOpt = False) -> None:
     """Send the rows that could not reach the ledger now (the next call that reaches it sends them too)."""
     from routecli.ledger.target import ledger_target
     from routecli.ledger.transfer import sync as send_pending
-    from routecli.ui.render import print_json
+    from routecli.ui.render import notice, print_json
 
     target = ledger_target(ledger_paths(policy))
     done = send_pending(target)
+    for line in done.notices:
+        notice(line)
     if json_out:
         print_json({"ledger": target.describe(), **done.as_dict()})
         return

@@ -131,7 +131,7 @@ def stats(
 @app.command()
 def paths(policy: PolicyOpt = None, json_out: JsonOpt = False) -> None:
     """Where route keeps its policy, ledger, history, cooldowns and caches (ROUTE_HOME moves them all)."""
-    from routecli.ledger.record import pending_path
+    from routecli.ledger.pending_files import pending_path
     from routecli.ledger.target import ledger_target
     from routecli.policy.load import default_policy_path, user_policy_path
     from routecli.ui.render import print_json

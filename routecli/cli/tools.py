@@ -178,17 +178,31 @@ def completion(
     ] = None,
 ) -> None:
     """Print the shell completion script (`route completion bash > ...`); see the README to install it."""
-    from routecli.cli.completion import SHELLS, script, write_scripts
+    from routecli.cli.completion import SHELLS, script
     from routecli.errors import UsageError
 
     if write is not None:
-        for path in write_scripts(write):
+        for path in _write_completion_scripts(write):
             typer.echo(str(path))
         return
     if shell not in SHELLS:
         got = f" (not {shell!r})" if shell else ""
         raise UsageError(f"name a shell: {', '.join(SHELLS)}{got}, or --write DIR")
     sys.stdout.write(script(shell))
+
+
+def _write_completion_scripts(folder: Path) -> list[Path]:
+    """The scripts written into `folder`; a folder that is a file is exit 2, one that cannot be written exit 3."""
+    from routecli.cli.completion import write_scripts
+    from routecli.errors import InputError, UsageError
+
+    try:
+        return write_scripts(folder)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
+        raise UsageError(f"--write needs a folder, and {blocker} is a file") from None
+    except OSError as error:
+        raise InputError(f"cannot write {error.filename or folder}: {error.strerror or error}") from None
 
 
 # ----------------------------------------------------------------------------- route cooldowns [clear]

@@ -21,22 +21,23 @@ from typing import Any
 from routecli.errors import DamagedHistoryError, HistoryError
 from routecli.history.store import COLUMNS, Exchange, History
 from routecli.paths import append_private, set_aside
+from routecli.waiting_lines import Read, abandoned, claim, keep_aside, put_back, read_lines, unreadable_notice
 
 
 def keep(path: Path, exchange: Exchange) -> str | None:
-    """Write one exchange; returns a notice for the person (damage repaired, or kept pending), else None."""
-    notice = None
+    """Write one exchange; returns a notice for the person (damage repaired, kept pending, unreadable pending
+    lines set aside), else None."""
+    notices: list[str] = []
     try:
         try:
-            _write(path, [exchange])
+            notices = _write(path, [exchange])
         except DamagedHistoryError as error:
-            notice = repair(path, error.message)
-            _write(path, [exchange])
+            notices = [repair(path, error.message), *_write(path, [exchange])]
     except HistoryError as error:
         kept = _keep_pending(path, exchange)
         where = f"; it waits in {kept} for the next run" if kept else "; this exchange is not kept"
         return f"{error.message}{where}"
-    return notice
+    return "; ".join(notices) or None
 
 
 def open_to_read(path: Path) -> tuple[History, str | None]:
@@ -48,13 +49,28 @@ def open_to_read(path: Path) -> tuple[History, str | None]:
         return History(path, readonly=True), notice
 
 
-def _write(path: Path, exchanges: list[Exchange]) -> None:
+def _write(path: Path, exchanges: list[Exchange]) -> list[str]:
+    """Write `exchanges` with those waiting in pending files (claimed first, so a run appending meanwhile starts
+    a new file); returns notices about unreadable pending lines, set aside."""
     with History(path) as history:
-        waiting, files = _pending(path)
-        history.add([*waiting, *exchanges])
-    for done in files:  # only once they are written: a failed write leaves them waiting
+        claimed = _claim_pending(path)
+        waiting: list[Exchange] = []
+        unreadable: list[tuple[Path, list[bytes]]] = []
+        for batch, pending in claimed:
+            lines = _read_batch(batch)
+            waiting += lines.items
+            if lines.unreadable:
+                unreadable.append((pending, lines.unreadable))
+        try:
+            history.add([*waiting, *exchanges])
+        except HistoryError:
+            for batch, pending in claimed:  # only once they are written: a failed write leaves them waiting
+                put_back(batch, pending)
+            raise
+    for batch, _ in claimed:
         with contextlib.suppress(OSError):
-            done.unlink()
+            batch.unlink()
+    return [unreadable_notice(len(lines), keep_aside(pending, lines), pending) for pending, lines in unreadable]
 
 
 def pending_paths(path: Path) -> list[Path]:
@@ -72,21 +88,31 @@ def _keep_pending(path: Path, exchange: Exchange) -> Path | None:
     return None
 
 
-def _pending(path: Path) -> tuple[list[Exchange], list[Path]]:
-    """The exchanges left pending by earlier runs, and the files they came from (INSERT OR IGNORE makes
-    importing one twice harmless)."""
-    found: list[Exchange] = []
-    files: list[Path] = []
+def _claim_pending(path: Path) -> list[tuple[Path, Path]]:
+    """(claimed batch, the pending file it belongs to) for each batch waiting, abandoned claims included
+    (INSERT OR IGNORE makes importing one twice harmless)."""
+    claimed = []
     for pending in pending_paths(path):
-        try:
-            lines = pending.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            with contextlib.suppress(ValueError, TypeError):
-                found.append(Exchange.from_values(json.loads(line)))
-        files.append(pending)
-    return found, files
+        for number, batch in enumerate(([pending] if pending.exists() else []) + abandoned(pending)):
+            with contextlib.suppress(OSError):
+                claimed.append((claim(batch, pending, number), pending))
+    return claimed
+
+
+def _read_batch(batch: Path) -> Read:
+    try:
+        return read_lines(batch, _exchange_line)
+    except OSError:
+        return Read([], [])
+
+
+def _exchange_line(values: Any) -> Exchange:
+    """One pending line back into an exchange; refused (TypeError) when `route log` could not show it."""
+    found = Exchange.from_values(values)
+    texts = (found.id, found.cid, found.command, found.prompt, found.reply)
+    if not all(isinstance(text, str) for text in texts) or type(found.ts) not in (int, float) or found.ts != found.ts:
+        raise TypeError("not an exchange")
+    return found
 
 
 def repair(path: Path, reason: str) -> str:

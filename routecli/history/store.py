@@ -21,6 +21,7 @@ from typing import Any
 from routecli.errors import DamagedHistoryError, HistoryError, UsageError
 from routecli.history.ids import looks_like_id
 from routecli.paths import private_file
+from routecli.sqlite_read import connect_readonly
 from routecli.turns import Turn, exchange
 from routecli.values import frozen
 
@@ -150,8 +151,11 @@ class History:
         self.readonly = readonly
         try:
             if readonly:
-                where = f"file:{path}?mode=ro" if path.exists() else ":memory:"
-                self.conn = sqlite3.connect(where, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+                timeout = BUSY_TIMEOUT_MS / 1000
+                if path.exists():  # a read-only or full folder too (sqlite_read.py)
+                    self.conn = connect_readonly(path, timeout)
+                else:
+                    self.conn = sqlite3.connect(":memory:", timeout=timeout, isolation_level=None)
             else:
                 private_file(path)  # 0600 in a 0700 folder; SQLite's -wal and -shm take the file's mode
                 self.conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)

@@ -7,6 +7,7 @@ file atomically; a file that cannot be read is treated as empty (a lost cooldown
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,6 +22,16 @@ class Cooldown:
     reason: str
 
 
+# No failure route acts on cools down for longer than an hour; an entry ending after this is damage (or a hand
+# edit), not a cooldown, and would overflow the dates shown (`until: 1e20`).
+LONGEST_S = 7 * 24 * 3600
+
+
+def in_force(until: float, now: float) -> bool:
+    """A cooldown ending at `until` keeps its model out now: it ends in the future, and not absurdly far."""
+    return math.isfinite(until) and now < until <= now + LONGEST_S
+
+
 def load(path: Path, now: float | None = None) -> dict[str, Cooldown]:
     now = time.time() if now is None else now
     try:
@@ -32,9 +43,9 @@ def load(path: Path, now: float | None = None) -> dict[str, Cooldown]:
         for key, entry in data.items():
             try:
                 until, reason = float(entry["until"]), str(entry["reason"])
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, OverflowError):
                 continue
-            if until > now:
+            if in_force(until, now):
                 result[key] = Cooldown(until, reason)
     return result
 

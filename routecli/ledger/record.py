@@ -5,112 +5,70 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from routecli.errors import DamagedLedgerError, LedgerError
-from routecli.ledger.store import COLUMNS, Ledger, Row
+from routecli.ledger.pending_files import (  # noqa: F401 - pending_path, pending_rows: their old home
+    pending_path,
+    pending_paths,
+    pending_rows,
+    pending_spend,
+)
+from routecli.ledger.pending_line import row_values
+from routecli.ledger.store import Ledger, Row
 from routecli.ledger.target import LedgerTarget
 from routecli.paths import append_private, private_dir
+from routecli.values import frozen
+from routecli.waiting_lines import abandoned, claim, keep_aside, put_back, read_lines, unreadable_notice
 
 
-def pending_path(ledger_path: Path) -> Path:
-    """THE file where rows wait when the ledger cannot take them: beside the ledger when its folder can be
-    written, else in the system's temporary folder (named after the ledger's path, so always the same one).
-    `record`, the import, `route paths`, `route doctor` and `route costs` all use this."""
-    beside = ledger_path.with_name(ledger_path.name + ".pending.jsonl")
-    return beside if _folder_writable(ledger_path.parent) else _temp_pending(ledger_path)
+@frozen
+class Recorded:
+    """What recording a request's rows has to say: `notices` (a ledger repaired, unreadable pending lines set
+    aside), and `waiting`, the notice of a shared ledger away, whose rows wait on this machine."""
+
+    notices: tuple[str, ...] = ()
+    waiting: str | None = None
 
 
-def pending_paths(ledger_path: Path) -> list[Path]:
-    """THE pending path first, then the other place rows may have been left (by a run that saw the folder
-    read-only, or one whose write beside the ledger failed); the import drains both."""
-    beside = ledger_path.with_name(ledger_path.name + ".pending.jsonl")
-    first = pending_path(ledger_path)
-    return [first, _temp_pending(ledger_path) if first == beside else beside]
-
-
-def pending_rows(ledger_path: Path) -> list[tuple[Path, int]]:
-    """Each pending file that exists, THE pending path first, with its number of rows (an attempt written
-    ahead and then settled there is two lines and one row)."""
-    found = []
-    for candidate in pending_paths(ledger_path):
-        with contextlib.suppress(OSError), candidate.open(encoding="utf-8", errors="replace") as handle:
-            found.append((candidate, _count_rows(handle)))
-    return found
-
-
-def _count_rows(lines: Iterable[str]) -> int:
-    attempts: set[str] = set()
-    count = 0
-    for line in lines:
-        if not line.strip():
-            continue
-        attempt_id = None
-        with contextlib.suppress(ValueError, AttributeError):
-            attempt_id = json.loads(line).get("attempt_id")
-        if attempt_id is None or attempt_id not in attempts:
-            count += 1
-        if attempt_id is not None:
-            attempts.add(attempt_id)
-    return count
-
-
-def _temp_pending(ledger_path: Path) -> Path:
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return Path(tempfile.gettempdir()) / f"route-{uid}-{_short_hash(str(ledger_path))}.pending.jsonl"
-
-
-def _folder_writable(folder: Path) -> bool:
-    """The folder can be written, or created: its nearest existing ancestor is a writable folder."""
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
-
-
-def _short_hash(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def record(target: LedgerTarget, rows: Sequence[Row], admit: Callable[[Ledger], None] | None = None) -> str | None:
+def record(target: LedgerTarget, rows: Sequence[Row], admit: Callable[[Ledger], None] | None = None) -> Recorded:
     """Write rows, first importing any left pending by an earlier run. On failure keep them pending.
-    A damaged ledger is set aside and rebuilt from its readable rows; the notice saying so is returned.
-    A shared ledger that cannot be reached never fails the call: the rows wait, and a notice says where.
+    A damaged ledger is set aside and rebuilt from its readable rows; a notice says so.
+    A shared ledger that cannot be reached never fails the call: the rows wait, and `waiting` says where.
     `admit` may refuse the rows inside their write transaction (BudgetError: nothing written, nothing kept)."""
     if not rows:
-        return None
-    notice = None
+        return Recorded()
+    notices: list[str] = []
     try:
         try:
-            _write(target, rows, admit)
+            notices = _write(target, rows, admit)
         except DamagedLedgerError as error:
             from routecli.ledger.salvage import repair
 
-            notice = repair(target.path, _reason(error))
-            _write(target, rows, admit)
+            notices = [repair(target.path, _reason(error)), *_write(target, rows, admit)]
     except LedgerError as error:
         kept = _keep_pending(target.path, rows)
         if kept is not None and target.shared:
-            return f"{error.message}; this call waits in {kept} and is sent on the next run that reaches it"
+            waits = f"{error.message}; this call waits in {kept} and is sent on the next run that reaches it"
+            return Recorded(tuple(notices), waits)
         if kept is not None:
             raise LedgerError(
                 f"{error.message} (this call is kept in {kept} until the ledger can be written)"
             ) from None
         raise
-    return notice
+    return Recorded(tuple(notices))
 
 
-def _write(target: LedgerTarget, rows: Sequence[Row], admit: Callable[[Ledger], None] | None = None) -> None:
+def _write(target: LedgerTarget, rows: Sequence[Row], admit: Callable[[Ledger], None] | None = None) -> list[str]:
+    """Returns notices about the rows that were waiting (unreadable lines set aside)."""
     with target.open() as ledger:
-        import_pending(ledger)
+        imported = import_pending(ledger)
         ledger.write(rows, admit)
+    return list(imported.notices)
 
 
 def _reason(error: LedgerError) -> str:
@@ -134,35 +92,45 @@ def _keep_pending(path: Path, rows: Sequence[Row]) -> Path | None:
     return None
 
 
-def import_pending(ledger: Ledger) -> tuple[int, int]:
-    """Send the rows waiting beside the ledger: (stored now, read); a shared ledger skips rows it already has."""
+@frozen
+class Imported:
+    stored: int  # rows the ledger did not have
+    read: int  # readable rows found waiting
+    notices: tuple[str, ...] = ()  # unreadable lines set aside, and where
+
+
+def import_pending(ledger: Ledger) -> Imported:
+    """Send the rows waiting beside the ledger; a shared ledger skips rows it already has. Batches an earlier run
+    claimed and never finished (it was killed, or failed) are sent too."""
     stored = read = 0
+    notices: list[str] = []
     for pending in pending_paths(ledger.path):
-        if pending.exists():
-            counts = _import_one(ledger, pending)
-            stored, read = stored + counts[0], read + counts[1]
-    return stored, read
+        for batch in ([pending] if pending.exists() else []) + abandoned(pending):
+            done = _import_one(ledger, batch, pending)
+            stored, read, notices = stored + done.stored, read + done.read, notices + list(done.notices)
+    return Imported(stored, read, tuple(notices))
 
 
-def _import_one(ledger: Ledger, pending: Path) -> tuple[int, int]:
-    claimed = pending.with_name(f"{pending.name}.{os.getpid()}")
+def _import_one(ledger: Ledger, batch: Path, pending: Path) -> Imported:
+    """Claim `batch` (the pending file, or an abandoned claim of it) and write its rows. Lines that are not rows
+    are set aside once the rest is stored; a failed write puts the batch back with the rows waiting."""
     try:
-        os.replace(pending, claimed)  # atomic: only one process imports a given batch
+        claimed = claim(batch, pending)
+        lines = read_lines(claimed, row_values)
     except OSError:
-        return 0, 0
+        return Imported(0, 0)
     try:
-        values = []
-        for line in claimed.read_text(encoding="utf-8").splitlines():
-            with contextlib.suppress(ValueError, KeyError):
-                data = json.loads(line)
-                values.append(tuple(data.get(c) for c in COLUMNS))  # rows from older versions lack new columns
-        stored = ledger.write_values(values)
-        claimed.unlink()
-        return stored, len(values)
+        stored = ledger.write_values(lines.items)
     except LedgerError:
-        with contextlib.suppress(OSError):
-            os.replace(claimed, pending)
+        put_back(claimed, pending)
         raise
+    notices: tuple[str, ...] = ()
+    if lines.unreadable:
+        kept = keep_aside(pending, lines.unreadable)
+        notices = (unreadable_notice(len(lines.unreadable), kept, pending),)
+    with contextlib.suppress(OSError):
+        claimed.unlink()
+    return Imported(stored, len(lines.items), notices)
 
 
 def day_start(now: float | None = None) -> float:
@@ -179,15 +147,22 @@ def spent(target: LedgerTarget, now: float | None = None, repair: bool = False) 
     """(today, this month) in USD from the ledger, zero when there is no ledger yet, and a notice when the
     ledger is damaged: with `repair` (a command that records) it is set aside and rebuilt from its readable
     rows; without (`route explain`) those rows are read into memory and nothing is written. A shared ledger
-    that cannot be reached gives what this machine last read from it, with a notice saying so."""
+    that cannot be reached gives what this machine last read from it, with a notice saying so. The rows
+    waiting in pending files count too: they were spent, the ledger just could not take them yet."""
+    starts = (day_start(now), month_start(now))
     if target.shared:
         from routecli.ledger import last_known
 
-        return last_known.spent(target, (day_start(now), month_start(now)))
-    path = target.path
+        today, month, notice = last_known.spent(target, starts)
+    else:
+        today, month, notice = _file_spent(target.path, starts, repair)
+    waiting_today, waiting_month = pending_spend(target.path, starts)
+    return today + waiting_today, month + waiting_month, notice
+
+
+def _file_spent(path: Path, starts: tuple[float, float], repair: bool) -> tuple[Decimal, Decimal, str | None]:
     if not path.exists():
         return Decimal(0), Decimal(0), None
-    starts = (day_start(now), month_start(now))
     try:
         with Ledger(path, readonly=True) as ledger:
             return ledger.spent_since(starts[0]), ledger.spent_since(starts[1]), None
@@ -195,6 +170,8 @@ def spent(target: LedgerTarget, now: float | None = None, repair: bool = False) 
         from routecli.ledger import salvage
 
         reason = _reason(error)
+    except LedgerError as error:  # not even readable (read-only too): the call goes on, the rows wait pending
+        return Decimal(0), Decimal(0), f"{error.message}; its spend could not be read, so budgets count from $0"
     if repair:
         with contextlib.suppress(LedgerError):
             notice = salvage.repair(path, reason)

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from routecli.errors import UsageError
-from routecli.ledger.record import pending_rows
+from routecli.ledger.pending_files import pending_rows
 from routecli.ledger.store import NANO, Ledger
 from routecli.ledger.target import LedgerTarget
 from routecli.ledger.writeahead import IN_FLIGHT

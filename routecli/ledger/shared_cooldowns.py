@@ -30,7 +30,7 @@ def load(paths: Paths, now: float | None = None) -> dict[str, Cooldown]:
     except LedgerError:
         return found  # away: this machine's own memory
     for key, until, reason in rows:
-        if key not in found or found[key].until < until:
+        if cooldowns.in_force(float(until), now) and (key not in found or found[key].until < until):
             found[key] = Cooldown(float(until), str(reason))
     return found
 

@@ -29,6 +29,7 @@ from routecli.ledger import writeahead
 from routecli.ledger.facts import FACT_COLUMNS, DecisionFacts
 from routecli.ledger.sqlite_schema import _MIGRATIONS, ROLLUP_VERSION
 from routecli.paths import private_file
+from routecli.sqlite_read import connect_readonly
 from routecli.values import frozen
 
 NANO = Decimal(1_000_000_000)
@@ -203,9 +204,7 @@ class Ledger:
     def _open(self) -> sqlite3.Connection:
         try:
             if self.readonly:
-                conn = sqlite3.connect(
-                    f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-                )
+                conn = connect_readonly(self.path, BUSY_TIMEOUT_MS / 1000)  # a read-only or full folder too
             else:
                 if str(self.path) != ":memory:":  # salvage reads a damaged ledger into memory: no file at all
                     private_file(self.path)  # 0600 in a 0700 folder; SQLite's -wal and -shm take the file's mode

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from routecli.errors import LedgerError, UsageError
-from routecli.ledger.record import import_pending, pending_rows
+from routecli.ledger.pending_files import pending_rows
+from routecli.ledger.record import import_pending
 from routecli.ledger.store import COLUMNS, Ledger
 from routecli.ledger.target import LedgerTarget
 from routecli.values import frozen
@@ -19,6 +20,7 @@ class Transfer:
     stored: int  # rows the ledger did not have
     skipped: int  # rows it had already (an attempt is stored once)
     waiting: int = 0  # rows still pending on this machine
+    notices: tuple[str, ...] = ()  # unreadable pending lines set aside
 
     def as_dict(self) -> dict[str, int]:
         return {"stored": self.stored, "skipped": self.skipped, "waiting": self.waiting}
@@ -27,9 +29,9 @@ class Transfer:
 def sync(target: LedgerTarget) -> Transfer:
     """Send the pending rows now; a ledger that cannot be reached is a LedgerError and the rows stay."""
     with target.open() as ledger:
-        stored, read = import_pending(ledger)
+        imported = import_pending(ledger)
     waiting = sum(rows for _, rows in pending_rows(target.path))
-    return Transfer(stored, read - stored, waiting)
+    return Transfer(imported.stored, imported.read - imported.stored, waiting, imported.notices)
 
 
 def import_ledger(target: LedgerTarget, source: Path) -> Transfer:

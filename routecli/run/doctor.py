@@ -220,7 +220,7 @@ def _writable(path: Path) -> bool:
 
 
 def ledger_report(path: Path) -> dict[str, Any]:
-    from routecli.ledger.record import pending_paths
+    from routecli.ledger.pending_files import pending_paths
     from routecli.ledger.store import SCHEMA_VERSION, Ledger
 
     report: dict[str, Any] = {
@@ -261,8 +261,8 @@ def ledger_report(path: Path) -> dict[str, Any]:
 
 def shared_ledger_report(paths: Paths) -> dict[str, Any]:
     """The team's PostgreSQL ledger: its URL (password masked), whether it answers, its rows; pending rows here."""
+    from routecli.ledger.pending_files import pending_rows
     from routecli.ledger.pg_schema import PG_SCHEMA_VERSION
-    from routecli.ledger.record import pending_rows
     from routecli.ledger.target import ledger_target
 
     target = ledger_target(paths, need_driver=False)

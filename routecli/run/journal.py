@@ -63,14 +63,14 @@ class Journal:
         rows = rows_for(self.plan, [(stage, estimate)], self.command, self.log_prompts, self.request_id, self.by)
         admission = self._admission(estimate)
         try:
-            repaired = record(self.target, rows, admission.check if admission else None)
+            recorded = record(self.target, rows, admission.check if admission else None)
         except LedgerError:
             if admission is not None:
                 self._say_unchecked()
             return
-        if repaired and not self.target.shared:  # a shared ledger away: the settling write says where rows wait
-            with self._lock:
-                self.notice(repaired)
+        with self._lock:  # a shared ledger away: the settling write says where rows wait, once
+            for line in recorded.notices:
+                self.notice(line)
 
     def _admission(self, estimate: Attempt) -> Admission | None:
         """None when nothing is to be checked here: no daily or monthly budget, an unpriced model (it cannot be
@@ -100,7 +100,9 @@ class Journal:
     def attempts(self) -> list[Attempt]:
         return [attempt for _, attempt in self.finished]
 
-    def settle(self) -> str | None:
-        """Write every finished attempt, settling its row; raises LedgerError. Returns a repair notice."""
+    def settle(self) -> tuple[str, ...]:
+        """Write every finished attempt, settling its row; raises LedgerError. Returns the notices to show (a
+        ledger repaired, unreadable pending lines set aside, a shared ledger away)."""
         rows = rows_for(self.plan, self.finished, self.command, self.log_prompts, self.request_id, self.by)
-        return record(self.target, rows)
+        recorded = record(self.target, rows)
+        return recorded.notices + ((recorded.waiting,) if recorded.waiting else ())

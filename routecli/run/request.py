@@ -353,9 +353,8 @@ def _record(journal: Journal, output: TerminalOutput, keep_going: bool = False) 
     from routecli.errors import LedgerError
 
     try:
-        notice = journal.settle()
-        if notice:
-            output.notice(notice)
+        for line in journal.settle():
+            output.notice(line)
     except LedgerError as error:
         if not keep_going:
             raise

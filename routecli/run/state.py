@@ -45,8 +45,13 @@ def _spent(policy: Policy, paths: Paths, repair: bool) -> tuple[Decimal, Decimal
     """Today's and this month's spend, read from the ledger only when a budget needs them."""
     budgets = policy.budgets
     limits = (budgets.per_day, budgets.per_month, budgets.per_user_day, budgets.per_user_month)
-    if all(limit is None for limit in limits) or (paths.ledger_url is None and not paths.ledger.exists()):
-        return Decimal(0), Decimal(0), None  # nothing to read (and the ledger's modules stay unimported)
+    if all(limit is None for limit in limits):
+        return Decimal(0), Decimal(0), None
+    if paths.ledger_url is None and not paths.ledger.exists():
+        from routecli.ledger.pending_files import any_waiting
+
+        if not any_waiting(paths.ledger):
+            return Decimal(0), Decimal(0), None  # nothing to read (and the ledger's store stays unimported)
     from routecli.ledger.target import ledger_target
 
     target = ledger_target(paths)
