@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 
 from _common import bench_env, interleaved, report, route_cmd
 
@@ -49,8 +50,9 @@ def main() -> None:
         'route explain "hi", discovery cache expired': (
             ["sh", "-c", 'rm -f "$ROUTE_HOME/cache/discovery.json"; exec "$@"', "sh", *route, "explain", "hi"], None),
     }
-    if args.base:
-        cases['base: route explain "hi"'] = ([args.base, "explain", "hi"], None)
+    if args.base:  # its own home: another version would rewrite the policy cache this one reads, and back
+        base_home = tempfile.mkdtemp(prefix="route-bench-base-")
+        cases['base: route explain "hi"'] = (["env", f"ROUTE_HOME={base_home}", args.base, "explain", "hi"], None)
     print(f"startup, {args.runs} interleaved runs each ({' '.join(route)})")
     ratios = report(interleaved(cases, env, args.runs), next(iter(cases)))
     for name in ("route --help", 'route explain "hi"', 'route explain "hi", discovery cache expired'):
