@@ -25,13 +25,14 @@ PROBE = (
 )
 
 
-def _modules(home, *args: str) -> set[str]:
+def _modules(home, *args: str, cwd=None) -> set[str]:
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(list(args))],
         capture_output=True,
         text=True,
         env=_clean_env(home),
         timeout=60,
+        cwd=cwd,
     )
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("MODULES "))
     return set(json.loads(line[len("MODULES ") :]))
@@ -53,3 +54,22 @@ def test_a_second_explain_loads_nothing_it_can_do_without(home):
     _modules(home, "explain", "hi")  # fills the caches
     second = _modules(home, "explain", "hi")
     assert not second & {"yaml", "hashlib", "_hashlib", "httpx2", "secrets"}, second & {"yaml", "hashlib", "httpx2"}
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("folder_policy", ["a copy of the default", "one never trusted"])
+def test_a_routes_yaml_in_the_folder_costs_no_parsing_or_hashing(home, tmp_path, folder_policy):
+    """Running route in its own repository (./routes.yaml is the default) or in a cloned one (a policy not trusted)
+    must not parse YAML or hash files on every run: a copy is compared byte for byte, and a file with no trust record
+    needs no hash to be refused."""
+    from routecli.policy.load import default_policy_path
+
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    text = default_policy_path().read_text(encoding="utf-8")
+    if folder_policy == "one never trusted":
+        text += "\n# a change\n"
+    (folder / "routes.yaml").write_text(text, encoding="utf-8")
+    _modules(home, "explain", "hi", cwd=folder)  # fills the caches
+    second = _modules(home, "explain", "hi", cwd=folder)
+    assert not second & {"yaml", "hashlib", "_hashlib"}, second & {"yaml", "hashlib"}

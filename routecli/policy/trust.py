@@ -20,9 +20,21 @@ KEY_ROUTING_FIELDS = ("base_url", "key_env", "probe")
 
 
 def content_hash(path: Path) -> str:
-    import hashlib  # ~5 ms (OpenSSL): only when a folder's policy is there to check
+    return _sha256(path.read_bytes())
 
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+def _sha256(content: bytes) -> str:
+    import hashlib  # ~5 ms (OpenSSL): only when a folder's policy has a trust record to check against
+
+    return hashlib.sha256(content).hexdigest()
+
+
+def same_as_default(path: Path, default: Path) -> bool:
+    """A copy of the packaged default (route's own repository, a fresh `cp`) changes nothing: trusted as it is."""
+    try:
+        return path.stat().st_size == default.stat().st_size and path.read_bytes() == default.read_bytes()
+    except OSError:
+        return False
 
 
 def _records(config_dir: Path) -> dict[str, str]:
@@ -36,14 +48,17 @@ def _records(config_dir: Path) -> dict[str, str]:
 
 
 def is_trusted(path: Path, config_dir: Path, default: Path) -> bool:
-    """True when `path` holds exactly what was trusted, or exactly the packaged default (it changes nothing)."""
+    """True when `path` holds exactly what was trusted, or exactly the packaged default (it changes nothing).
+    Hashed only when there is a record to compare with: a folder never trusted costs no hashing."""
+    if same_as_default(path, default):
+        return True
+    recorded = _records(config_dir).get(str(path.resolve()))
+    if recorded is None:
+        return False
     try:
-        digest = content_hash(path)
-        if digest == content_hash(default):
-            return True
+        return _sha256(path.read_bytes()) == recorded
     except OSError:
         return False
-    return _records(config_dir).get(str(path.resolve())) == digest
 
 
 def trust(path: Path, config_dir: Path) -> str:
@@ -104,7 +119,7 @@ def folder_policy(sources: tuple[str, ...], config_dir: Path, named: bool) -> Fo
     if ignored is not None:
         return FolderPolicy(ignored=ignored)
     local = Path("routes.yaml")
-    if len(sources) > 1 and Path(sources[-1]) == local:
+    if len(sources) > 1 and Path(sources[-1]) == local and not same_as_default(local, Path(sources[0])):
         return FolderPolicy(key_routing=tuple(key_routing_changes(read_policy_file(local))))
     return FolderPolicy()
 
