@@ -8,25 +8,11 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import provider_env
+from conftest import AS_ROOT, provider_env, read_only_folder
 from fakeprovider import Fault, Reply
-
-ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-@contextlib.contextmanager
-def _read_only(folder: Path) -> Iterator[None]:
-    if not ROOT or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
-        pytest.skip("needs root and a file system with chattr")
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", str(folder)], check=True)
-
 
 # --- cooldowns whose numbers are not a time -------------------------------------------------------------------
 
@@ -101,7 +87,7 @@ def test_completion_into_a_folder_that_cannot_be_written_is_one_line_and_exit_3(
 def test_completion_into_a_read_only_folder_is_one_line_and_exit_3(route, tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
-    with _read_only(folder):
+    with read_only_folder(folder):
         result = route("completion", "--write", str(folder))
     assert result.returncode == 3 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"route: error: cannot write {folder / 'route.bash'}: ")
@@ -116,7 +102,7 @@ def test_read_only_state_and_cache_folders_cost_nothing_but_speed(route, home, f
     fake_provider.script("mistral", Reply(text="first"))
     assert route("ask", "hi", "-m", "mistral-small", env=env).returncode == 0
     (home / "state").mkdir(exist_ok=True)
-    with _read_only(home / "state"), _read_only(home / "cache"):
+    with read_only_folder(home / "state"), read_only_folder(home / "cache"):
         fake_provider.script("anthropic", Fault("529"))
         fake_provider.script("mistral", Reply(text="answered"))
         asked = route("ask", "hi", env=env)  # a cooldown that cannot be remembered
@@ -147,7 +133,7 @@ def test_a_full_cache_folder_costs_only_speed(route, home, fake_provider):
     cache = home / "cache"
     for name in os.listdir(cache):
         os.unlink(cache / name)  # the prices are resolved again, and cannot be cached
-    if not ROOT or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(cache)]).returncode:
+    if not AS_ROOT or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(cache)]).returncode:
         pytest.skip("needs root to mount a tmpfs")
     try:
         fd = os.open(cache / "filler", os.O_WRONLY | os.O_CREAT)

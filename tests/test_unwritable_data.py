@@ -17,27 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import provider_env
+from conftest import AS_ROOT, provider_env, read_only_folder
 from fakeprovider import Reply
-
-ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-@contextlib.contextmanager
-def _read_only(folder: Path) -> Iterator[None]:
-    """`folder` immutable: nothing can be created, renamed or deleted in it (root too)."""
-    if not ROOT or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
-        pytest.skip("needs root and a file system with chattr")
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", str(folder)], check=True)
 
 
 @contextlib.contextmanager
 def _tiny_disk(folder: Path) -> Iterator[None]:
     folder.mkdir(parents=True, exist_ok=True)
-    if not ROOT or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(folder)]).returncode:
+    if not AS_ROOT or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(folder)]).returncode:
         pytest.skip("needs root to mount a tmpfs")
     try:
         yield
@@ -96,7 +83,7 @@ def _unwritable_run_then_recovery(route, home: Path, fake_provider, blocked: con
 
 
 def test_a_read_only_data_folder_costs_the_record_not_the_reply(route, home, fake_provider):
-    _unwritable_run_then_recovery(route, home, fake_provider, _read_only(home / "data"))
+    _unwritable_run_then_recovery(route, home, fake_provider, read_only_folder(home / "data"))
 
 
 def test_a_full_data_folder_costs_the_record_not_the_reply(route, home, fake_provider):
@@ -116,7 +103,7 @@ def test_a_full_data_folder_costs_the_record_not_the_reply(route, home, fake_pro
 
 def test_a_conversation_continues_from_a_read_only_data_folder(route, home, fake_provider):
     assert _ask(route, fake_provider, "my name is Zed").returncode == 0
-    with _read_only(home / "data"):
+    with read_only_folder(home / "data"):
         follow = _ask(route, fake_provider, "what is my name?", "-c")
         assert follow.returncode == 8 and follow.stdout == "what is my name?\n", follow.stderr
     messages = fake_provider.requests_for("mistral")[-1].body["messages"]
@@ -177,7 +164,7 @@ def test_budgets_are_checked_against_a_ledger_that_can_only_be_read(route, home,
 
 def test_budgets_are_checked_in_a_read_only_folder(route, home, fake_provider, tmp_path):
     _seed_spend(home, "1.00")
-    with _read_only(home / "data"):
+    with read_only_folder(home / "data"):
         result = _ask(route, fake_provider, "hi", "--policy", str(_tight_budget(tmp_path)))
     assert result.returncode == 6, result.stderr
     assert not fake_provider.requests_for("mistral")
