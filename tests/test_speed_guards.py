@@ -57,19 +57,32 @@ def test_a_second_explain_loads_nothing_it_can_do_without(home):
 
 
 @pytest.mark.process
-@pytest.mark.parametrize("folder_policy", ["a copy of the default", "one never trusted"])
+@pytest.mark.parametrize("folder_policy", ["a copy of the default", "one never trusted", "one trusted"])
 def test_a_routes_yaml_in_the_folder_costs_no_parsing_or_hashing(home, tmp_path, folder_policy):
     """Running route in its own repository (./routes.yaml is the default) or in a cloned one (a policy not trusted)
     must not parse YAML or hash files on every run: a copy is compared byte for byte, and a file with no trust record
-    needs no hash to be refused."""
+    needs no hash to be refused. A trusted one's redirects are found once per version of the file."""
     from routecli.policy.load import default_policy_path
 
     folder = tmp_path / "repo"
     folder.mkdir()
     text = default_policy_path().read_text(encoding="utf-8")
-    if folder_policy == "one never trusted":
-        text += "\n# a change\n"
+    if folder_policy != "a copy of the default":
+        text = "providers:\n  openai:\n    base_url: http://127.0.0.1:9/v1\n"  # it redirects a key
     (folder / "routes.yaml").write_text(text, encoding="utf-8")
+    if folder_policy == "one trusted":
+        trusted = subprocess.run(
+            [sys.executable, "-m", "routecli", "policy", "trust"], capture_output=True, text=True, env=_clean_env(home),
+            cwd=folder, timeout=60,
+        )
+        assert trusted.returncode == 0, trusted.stderr
+        shown = subprocess.run(
+            [sys.executable, "-m", "routecli", "explain", "hi"], capture_output=True, text=True, env=_clean_env(home),
+            cwd=folder, timeout=60,
+        )
+        assert "providers.openai.base_url" in shown.stderr + shown.stdout  # applied, and its redirect flagged
     _modules(home, "explain", "hi", cwd=folder)  # fills the caches
     second = _modules(home, "explain", "hi", cwd=folder)
-    assert not second & {"yaml", "hashlib", "_hashlib"}, second & {"yaml", "hashlib"}
+    # A trusted file is hashed on every run (that is the check it has not changed); it is never parsed again.
+    avoidable = {"yaml"} if folder_policy == "one trusted" else {"yaml", "hashlib", "_hashlib"}
+    assert not second & avoidable, second & avoidable

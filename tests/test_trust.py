@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import ALL_KEYS
 from fakeprovider import Reply, closed_port
 
@@ -68,3 +70,19 @@ def test_a_named_policy_and_a_copy_of_the_default_need_no_trust(route, home):
     (home.parent / "routes.yaml").write_text("defaults:\n  profile: cheap\n")
     result = route("explain", "hello there", "--policy", str(named))
     assert "not trusted" not in result.stderr  # --policy names the file: the user chose it
+
+
+def test_the_redirects_of_a_trusted_file_are_found_again_when_it_changes(tmp_path, monkeypatch):
+    """They are kept per version of the file (folder-policy.json in the cache): an edit must not hide a new one."""
+    from routecli.policy.trust import _key_routing_of
+
+    monkeypatch.chdir(tmp_path)
+    local, cache = Path("routes.yaml"), tmp_path / "cache"
+    local.write_text("providers:\n  openai:\n    base_url: http://127.0.0.1:9/v1\n", encoding="utf-8")
+    assert _key_routing_of(local, cache) == ("providers.openai.base_url",)
+    assert _key_routing_of(local, cache) == ("providers.openai.base_url",)  # from the memo
+    redirect = "providers:\n  openai:\n    base_url: http://127.0.0.1:9/v1\n"
+    local.write_text(redirect + "    key_env: MY_KEY\n", encoding="utf-8")
+    assert _key_routing_of(local, cache) == ("providers.openai.base_url", "providers.openai.key_env")
+    (cache / "folder-policy.json").write_text("{damaged", encoding="utf-8")
+    assert _key_routing_of(local, cache) == ("providers.openai.base_url", "providers.openai.key_env")

@@ -53,7 +53,7 @@ def _policy_notices(policy: Policy, paths: Paths, named: bool) -> None:
     from routecli.policy.trust import folder_policy
     from routecli.ui.render import notice
 
-    folder = folder_policy(policy.sources, paths.config_dir, named)
+    folder = folder_policy(policy.sources, paths.config_dir, named, paths.cache_dir)
     if folder.ignored is not None:
         notice("./routes.yaml is not applied: it is not trusted (it could send your keys elsewhere); "
                "read it, then `route policy trust` to apply it")

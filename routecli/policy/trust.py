@@ -8,6 +8,7 @@ content hash (as direnv and mise do); a changed file must be trusted again. Reco
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -107,11 +108,12 @@ class FolderPolicy:
     key_routing: tuple[str, ...] = ()
 
 
-def folder_policy(sources: tuple[str, ...], config_dir: Path, named: bool) -> FolderPolicy:
+def folder_policy(
+    sources: tuple[str, ...], config_dir: Path, named: bool, cache_dir: Path | None = None
+) -> FolderPolicy:
     """For explain, ask and doctor alike. Nothing to say when the user named a policy file (`--policy`,
     ROUTE_POLICY): ./routes.yaml is not read then."""
     from routecli.policy.load import untrusted_local_policy
-    from routecli.policy.schema import read_policy_file
 
     if named:
         return FolderPolicy()
@@ -120,6 +122,31 @@ def folder_policy(sources: tuple[str, ...], config_dir: Path, named: bool) -> Fo
         return FolderPolicy(ignored=ignored)
     local = Path("routes.yaml")
     if len(sources) > 1 and Path(sources[-1]) == local and not same_as_default(local, Path(sources[0])):
-        return FolderPolicy(key_routing=tuple(key_routing_changes(read_policy_file(local))))
+        return FolderPolicy(key_routing=_key_routing_of(local, cache_dir))
     return FolderPolicy()
+
+
+def _key_routing_of(local: Path, cache_dir: Path | None) -> tuple[str, ...]:
+    """key_routing_changes of a trusted folder file, kept per file (path, size, mtime): finding them parses the
+    file and the default with PyYAML, ~30 ms that every run in that folder would pay again."""
+    from routecli.policy.load import default_policy_path
+    from routecli.policy.schema import read_policy_file
+
+    try:  # the answer compares the file with the default policy: both are in the key
+        key = [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in (local, default_policy_path())]
+    except OSError:
+        key = None
+    memo = cache_dir / "folder-policy.json" if cache_dir is not None and key is not None else None
+    if memo is not None:
+        try:
+            data = json.loads(memo.read_text(encoding="utf-8"))
+            if data.get("key") == key and all(isinstance(item, str) for item in data.get("fields", [None])):
+                return tuple(data["fields"])
+        except (OSError, ValueError, AttributeError):
+            pass  # no memo, or a damaged one: found again below
+    fields = tuple(key_routing_changes(read_policy_file(local)))
+    if memo is not None:
+        with contextlib.suppress(OSError):  # a memo that cannot be written only costs time
+            write_private(memo, json.dumps({"key": key, "fields": list(fields)}))
+    return fields
 

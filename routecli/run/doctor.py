@@ -74,7 +74,9 @@ def _trust(explicit: str | None, paths: Paths, policy: Policy) -> dict[str, Any]
     """A folder's routes.yaml that is ignored until trusted, or a trusted one that changes where keys go."""
     from routecli.policy.trust import folder_policy
 
-    folder = folder_policy(policy.sources, paths.config_dir, bool(explicit or os.environ.get("ROUTE_POLICY")))
+    folder = folder_policy(
+        policy.sources, paths.config_dir, bool(explicit or os.environ.get("ROUTE_POLICY")), paths.cache_dir
+    )
     if folder.ignored is not None:
         return {"untrusted": str(folder.ignored.resolve())}
     return {"key_routing": list(folder.key_routing)} if folder.key_routing else {}
