@@ -169,3 +169,17 @@ def test_unreadable_or_empty_input_and_bad_floors(route, tmp_path):
     model = _write(tmp_path, "model.jsonl", json.dumps({"prompt": "hi", "task": "chat", "acceptable_models": ["x"]}))
     result = route("eval", model)
     assert result.returncode == EXIT_USAGE and "line 1: unknown model 'x'" in result.stderr
+
+
+@pytest.mark.process
+def test_no_labelled_input_can_exhaust_memory(route, route_process, monkeypatch):
+    """/dev/zero is refused at its first NUL, an endless stream of valid lines past a limit; `-` reads stdin."""
+    zero = route("eval", "/dev/zero")
+    assert zero.returncode == EXIT_INPUT and "binary input" in zero.stderr
+    from routecli.run import labelled
+
+    monkeypatch.setattr(labelled, "MAX_LABELLED_BYTES", 1 << 20)  # in-process: a smaller limit, the same rule
+    endless = route("eval", "-", input=json.dumps({"prompt": "hi", "task": "chat"}) + "\n" * 1 + "x" * (2 << 20))
+    assert endless.returncode == EXIT_INPUT and "larger than 1 MiB" in endless.stderr
+    piped = route_process("eval", "-", "--json", input=json.dumps({"prompt": "hello there", "task": "chat"}) + "\n")
+    assert piped.returncode == 0 and piped.json()["prompts"] == 1, piped.stderr

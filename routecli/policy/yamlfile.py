@@ -48,11 +48,11 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def load_yaml(path: Path) -> tuple[Any, list[PolicyError]]:
-    """Parse one YAML file: its data and the keys written twice (the first is kept). A syntax error is raised as
-    a PolicyError naming the file and line: nothing after it can be read."""
+def load_yaml(path: Path, text: str | None = None) -> tuple[Any, list[PolicyError]]:
+    """Parse one YAML file (or `text`, already read from it): its data and the keys written twice (the first is
+    kept). A syntax error is raised as a PolicyError naming the file and line: nothing after it can be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8") if text is None else text
     except OSError as exc:
         raise PolicyError(str(path), None, f"cannot read policy file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:

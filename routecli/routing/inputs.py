@@ -160,7 +160,7 @@ def _read_file(name: str, shown: str) -> bytes:
         raise InputError(f"{shown}: is a directory (use a glob such as '{shown}/*.md')")
     try:
         with path.open("rb") as stream:
-            return _read_bounded(stream, shown)
+            return read_bounded(stream, shown)
     except FileNotFoundError:
         raise InputError(f"{shown}: no such file") from None
     except OSError as exc:
@@ -192,16 +192,16 @@ def read_stdin() -> bytes:
     try:
         if buffer is None:
             return stream.read().encode("utf-8")
-        return _read_bounded(buffer, "stdin")
+        return read_bounded(buffer, "stdin")
     except OSError:
         return b""
 
 
-def _too_large(name: str) -> InputError:
-    return InputError(f"{name}: larger than {MAX_INPUT_BYTES // (1 << 20):,} MiB, the most route reads of one input")
+def _too_large(name: str, limit: int = MAX_INPUT_BYTES) -> InputError:
+    return InputError(f"{name}: larger than {limit // (1 << 20):,} MiB, the most route reads of one input")
 
 
-def _read_bounded(buffer: object, name: str) -> bytes:
+def read_bounded(buffer: object, name: str, limit: int = MAX_INPUT_BYTES) -> bytes:
     """Read a stream into one buffer: exactly sized for a regular file, grown in place for a pipe, so a big
     input is not held twice while it is read. NUL bytes in the first chunk refuse it before the rest is read
     (/dev/zero), and so does growing past MAX_INPUT_BYTES (an endless pipe): memory is never exhausted."""
@@ -210,8 +210,8 @@ def _read_bounded(buffer: object, name: str) -> bytes:
         size = os.fstat(fileno()).st_size if fileno else 0  # type: ignore[misc]
     except (OSError, ValueError):
         size = 0
-    if size > MAX_INPUT_BYTES:
-        raise _too_large(name)
+    if size > limit:
+        raise _too_large(name, limit)
     read = buffer.read1 if hasattr(buffer, "read1") else buffer.read  # type: ignore[attr-defined]
     first = read(FIRST_CHUNK)
     if b"\x00" in first and not first.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text holds NULs
@@ -227,8 +227,8 @@ def _read_bounded(buffer: object, name: str) -> bytes:
         if not block:
             break
         data += block
-        if len(data) > MAX_INPUT_BYTES:
-            raise _too_large(name)
+        if len(data) > limit:
+            raise _too_large(name, limit)
     return data  # type: ignore[return-value]  # a bytearray works wherever bytes do here
 
 

@@ -9,6 +9,7 @@ entry is one error naming file:line (exit 2).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +18,31 @@ from routecli.policy.types import TASKS
 from routecli.routing.evaluate import LabelledPrompt
 
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+MAX_LABELLED_BYTES = 64 * 1024 * 1024  # ~100,000 labelled prompts; /dev/zero or an endless pipe stops here
 
 
 def read_labelled(path: Path) -> list[LabelledPrompt]:
+    """`path` may be `-` for stdin. Read as prompts are: NUL bytes refuse it at once, and past
+    MAX_LABELLED_BYTES it is refused, so no input can exhaust memory."""
+    from routecli.routing.inputs import read_bounded
+
+    name = "stdin" if str(path) == "-" else str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if str(path) == "-":
+            data = read_bounded(sys.stdin.buffer, name, MAX_LABELLED_BYTES)
+        else:
+            with path.open("rb") as handle:
+                data = read_bounded(handle, name, MAX_LABELLED_BYTES)
+        text = bytes(data).decode("utf-8")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text") from None
+        raise InputError(f"{name} is not UTF-8 text") from None
     if path.suffix.lower() in JSON_SUFFIXES or (path.suffix.lower() not in (".yaml", ".yml")
                                                  and text.lstrip().startswith("{")):
-        items = _json_lines(text, str(path))
+        items = _json_lines(text, name)
     else:
-        items = _yaml_list(path)
+        items = _yaml_list(path, text)
     if not items:
         raise InputError(f"{path}: no labelled prompts")
     return items
@@ -49,12 +61,12 @@ def _json_lines(text: str, name: str) -> list[LabelledPrompt]:
     return items
 
 
-def _yaml_list(path: Path) -> list[LabelledPrompt]:
+def _yaml_list(path: Path, text: str) -> list[LabelledPrompt]:
     from routecli.errors import PolicyError
     from routecli.policy.yamlfile import load_yaml
 
     try:
-        data, duplicates = load_yaml(path)
+        data, duplicates = load_yaml(path, text)
     except PolicyError as exc:  # a YAML syntax error, with its file:line, but not "policy" in the words
         raise UsageError(exc.message) from None
     if duplicates:  # a key written twice in one entry: which of the two was meant is not ours to guess
