@@ -8,6 +8,7 @@ the same logic is covered without root by making the opens fail the way SQLite f
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -230,3 +231,12 @@ def test_a_row_written_ahead_and_settled_in_the_pending_file_counts_once_at_its_
     _refuse_writes(monkeypatch)
     result = _ask(route, fake_provider, "hi", "--policy", str(_tight_budget(tmp_path)))
     assert result.returncode == 8 and result.stdout == "hi\n", result.stderr  # $0.30 of $0.50: room for this one
+
+
+def test_json_is_one_object_when_the_ledger_cannot_be_written(route, home, fake_provider, monkeypatch):
+    """The reply's object is printed, then the ledger fails (exit 8): no second object follows it on stdout."""
+    fake_provider.script("anthropic", Reply(text="four"))
+    _refuse_writes(monkeypatch)
+    result = route("ask", "two plus two?", "-m", "claude-haiku", "--json", env=provider_env(fake_provider))
+    assert result.returncode == 8, result.stderr
+    assert json.loads(result.stdout)["reply"] == "four"  # one object: json.loads refuses two

@@ -265,9 +265,13 @@ def _run_request(
         if (display.usage or display.verbose) and not code:
             say(usage_line(outcome, elapsed) + _side_cost(journal.finished) + "\n")
     _keep(keep, plan, outcome, output, interrupted=False)
-    _record(journal, output, keep_going=escalation_failed is not None)  # settled after the reply: never delays it
-    if escalation_failed is not None and not code:
-        raise ProviderFailure(escalation_failed)  # the first reply is printed with its concerns; exit 7 says so
+    try:
+        _record(journal, output, keep_going=escalation_failed is not None)  # settled after the reply: never delays it
+        if escalation_failed is not None and not code:
+            raise ProviderFailure(escalation_failed)  # the first reply is printed with its concerns; exit 7 says so
+    except RouteError as error:  # e.g. the ledger could not be written (exit 8)
+        error.json_shown = error.json_shown or display.json  # --json: the reply's object is out; one object a run
+        raise
     return code
 
 
