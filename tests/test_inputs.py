@@ -65,6 +65,18 @@ def test_files_globs_and_labels(route, tmp_path):
 
 
 
+def test_a_file_whose_name_looks_like_a_glob_is_read_as_named(tmp_path, monkeypatch):
+    """`-f 'a[1].txt'` names a file that exists: it is that file, not the pattern (which would match `a1.txt`)."""
+    from routecli.routing.inputs import gather
+
+    (tmp_path / "a[1].txt").write_text("the bracketed one")
+    (tmp_path / "a1.txt").write_text("the pattern's match")
+    monkeypatch.chdir(tmp_path)
+    request = gather("summarize", ["a[1].txt"], stdin_data=b"")
+    assert [a.name for a in request.attachments] == ["a[1].txt"]
+    assert [a.name for a in gather("summarize", ["a[0-9].txt"], stdin_data=b"").attachments] == ["a1.txt"]
+
+
 def test_the_same_file_given_twice_is_attached_once(tmp_path, monkeypatch):
     from routecli.routing.inputs import gather
 

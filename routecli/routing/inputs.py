@@ -131,7 +131,7 @@ def _expand(patterns: list[str]) -> list[str]:
     for pattern in patterns:
         if pattern == "-":
             names.append("-")
-        elif any(ch in pattern for ch in "*?["):
+        elif any(ch in pattern for ch in "*?[") and not os.path.lexists(pattern):  # `a[1].txt` that exists is a file
             matches = sorted(glob.glob(pattern, recursive=True))
             files = [m for m in matches if Path(m).is_file()]
             if not files:
