@@ -3,6 +3,7 @@ name) is shown without escape sequences or control characters; a pipe gets every
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pty
@@ -74,3 +75,39 @@ def test_a_file_name_and_a_providers_error_reach_a_terminal_clean(home, fake_pro
     code, shown = _stderr_on_a_terminal(env, "ask", "hi", "-m", "claude-haiku", "-q", cwd=str(tmp_path))
     assert code != 0 and "no such model X" in shown, shown
     assert "\x1b" not in shown and "\x07" not in shown
+
+
+def _stdout_on_a_terminal(env: dict[str, str], *args: str, cwd: str | None = None) -> str:
+    """Run with stdout on a pseudo-terminal (stderr a pipe); what the terminal received."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "routecli", *args], stdin=subprocess.DEVNULL,
+                                stdout=slave, stderr=subprocess.PIPE, env=env, cwd=cwd)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        proc.stderr.read()
+        proc.wait(timeout=60)
+        proc.stderr.close()
+    finally:
+        os.close(master)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.process
+def test_explain_on_a_terminal_shows_a_hostile_file_name_and_prompt_cleaned(home, fake_provider, tmp_path):
+    """explain's report quotes file names (its Secrets line) and prompt snippets: never a raw escape sequence."""
+    name = "sec\x1b[2J\u202eret.env"
+    secret = base64.b64encode(os.urandom(30)).decode()  # 40 random characters: a generated-looking value
+    (tmp_path / name).write_text(f"AWS_SECRET_ACCESS_KEY={secret}\n")
+    env = _env(home, fake_provider)
+    shown = _stdout_on_a_terminal(env, "explain", "summarize this \x1b]0;pwned\x07file", "-f", name, cwd=str(tmp_path))
+    assert "Secrets" in shown and "ret.env" in shown, shown
+    assert "\x1b[2J" not in shown and "\u202e" not in shown and "\x1b]0;" not in shown

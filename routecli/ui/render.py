@@ -142,13 +142,14 @@ def explain_report(decision: Decision, no_color: bool = False) -> None:
     labelled.append(("Profile", decision.profile))
     labelled += [("Escalation", line) for line in decision.escalation]
     labelled += [("Secrets" if i == 0 else "", line) for i, line in enumerate(secrets_view.report_lines(decision))]
-    lines = _labelled(labelled, width, color)
+    clean = _cleaner(out)  # prompt snippets, file names and model ids may hold escape sequences
+    lines = _labelled([(label, clean(text)) for label, text in labelled], width, color)
     rows = []
     for v in decision.candidates:
         mark = "✓" if v.eligible else "✗"
         chosen = "→ " if v.alias == decision.chosen else "  "
-        rows.append([chosen + v.alias, v.provider, v.model_id, v.role, str(v.tier), f"{v.context:,}",
-                     money(v.estimated_cost), f"{mark} {v.why}"])
+        rows.append([clean(cell) for cell in (chosen + v.alias, v.provider, v.model_id, v.role, str(v.tier),
+                                              f"{v.context:,}", money(v.estimated_cost), f"{mark} {v.why}")])
     from routecli.ui.policy_view import masked
 
     table = _columns([[masked(cell) for cell in row] for row in rows], EXPLAIN_HEADER, width)  # masked, then cut
@@ -159,16 +160,23 @@ def explain_report(decision: Decision, no_color: bool = False) -> None:
     lines += _labelled(
         [
             ("Chosen", decision.chosen or "none"),
-            ("Why", decision.reason),
+            ("Why", clean(decision.reason)),
             ("Chain", " → ".join(decision.chain) or "-"),
             ("Validation", validation),
-            *[("Budget", note) for note in decision.budget_notes],
+            *[("Budget", clean(note)) for note in decision.budget_notes],
         ],
         width,
         color,
     )
     out.write(masked("\n".join(lines)) + "\n")
     out.flush()
+
+
+def _cleaner(out: TextIO) -> Any:
+    """for_terminal on a terminal (no escape sequence from a prompt or a file name reaches it); else as it is."""
+    from routecli.ui.terminal_text import shown_on
+
+    return lambda text: shown_on(out, text)
 
 
 def _labelled(items: list[tuple[str, str]], width: int | None, color: bool) -> list[str]:
