@@ -436,3 +436,9 @@ def test_route_log_never_prints_a_key_this_machine_holds(route, fake_provider):
     for args in (("log",), ("log", "--json")):
         shown = route(*args, env=env)
         assert shown.returncode == 0 and key not in shown.stdout and "why is" in shown.stdout
+
+
+def test_an_empty_cid_is_a_usage_error_not_a_new_conversation(route):
+    for command in ("ask", "explain"):
+        result = route(command, "--cid", "", "hello")
+        assert result.returncode == 2 and "--cid needs a conversation id" in result.stderr, result.stderr

@@ -274,3 +274,11 @@ def test_the_policy_fingerprint_is_cached_and_follows_the_policy(tmp_path):
     mine = tmp_path / "mine.yaml"
     mine.write_text("version: 1\nbudgets:\n  per_day: 5\n", encoding="utf-8")
     assert policy_hash(load_policy(str(mine), config, cache)) != policy_hash(first)
+
+
+@pytest.mark.parametrize("command", ["replay", "costs"])
+def test_an_end_before_its_start_is_a_usage_error(route, command):
+    """`--since 7d --until 30d` could hold nothing: said as a mistake (exit 2), not as an empty report."""
+    result = route(command, "--since", "7d", "--until", "30d")
+    assert result.returncode == 2 and "--until 30d is not after --since 7d" in result.stderr
+    assert route(command, "--since", "30d", "--until", "7d").returncode == 0

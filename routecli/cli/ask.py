@@ -69,17 +69,20 @@ def _plan(
     `summarize` do when the policy names one and the learned one is unsure."""
     from dataclasses import replace
 
+    from routecli.errors import UsageError
     from routecli.routing.inputs import as_summary, gather
     from routecli.run.consult import plan_request
     from routecli.run.conversation import Conversation, load_conversation
     from routecli.run.state import read_world
     from routecli.ui.secrets_view import notice_text
 
+    continuing, cid = follow
+    if cid is not None and not cid.strip():
+        raise UsageError("--cid needs a conversation id (see `route log`); leave it out to start a new conversation")
     policy, paths = load(line.policy_path, discover=True, local=line.options.local_only)
     request = gather(line.prompt, line.files, line.system)
     if command == "summarize":
         request = as_summary(request)
-    continuing, cid = follow
     conversation = load_conversation(paths, cid) if continuing or cid else Conversation.new()
     if conversation.turns:
         request = replace(request, history=conversation.turns, system=request.system or conversation.system)

@@ -115,7 +115,7 @@ def replay(
     """Re-decide the requests recorded in the ledger under another policy (no model called): how many would route
     differently, to what, and the cost difference, by task and in total."""
     from routecli.ledger.recorded import read_requests
-    from routecli.ledger.reports import parse_when
+    from routecli.ledger.reports import parse_range
     from routecli.policy.fingerprint import policy_hash
     from routecli.policy.prices import resolve_prices
     from routecli.run.replay import replay as replay_requests
@@ -123,8 +123,7 @@ def replay(
     from routecli.ui.replay_view import replay_report
 
     loaded, paths = load(policy)
-    start = parse_when(since) if since else None
-    end = parse_when(until, end=True) if until else None
+    start, end = parse_range(since, until)
     recorded = read_requests(paths.ledger, start, end)
     report = replay_requests(recorded.requests, loaded, resolve_prices(loaded, paths.price_cache), policy_hash(loaded))
     report.notice = recorded.notice

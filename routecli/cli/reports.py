@@ -60,7 +60,7 @@ def costs(
     no_color: NoColorOpt = False,
 ) -> None:
     """Spending from the local ledger: calls, failures, tokens and cost, grouped, and what routing saved."""
-    from routecli.ledger.reports import cost_report, parse_when
+    from routecli.ledger.reports import cost_report, parse_range
     from routecli.ui.render import print_json
     from routecli.ui.report_view import costs_csv, costs_table
 
@@ -76,13 +76,7 @@ def costs(
         paths = ledger_paths(policy)
     from routecli.ledger.target import ledger_target
 
-    report = cost_report(
-        ledger_target(paths),
-        groups,
-        parse_when(since) if since else None,
-        parse_when(until, end=True) if until else None,
-        baseline,
-    )
+    report = cost_report(ledger_target(paths), groups, *parse_range(since, until), baseline)
     if json_out:
         print_json(report.as_dict())
     elif csv_out:

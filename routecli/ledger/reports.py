@@ -62,6 +62,15 @@ def parse_when(text: str, end: bool = False, now: float | None = None) -> float:
     return moment.timestamp()
 
 
+def parse_range(since: str | None, until: str | None) -> tuple[float | None, float | None]:
+    """--since and --until as times; an end before its start is a mistake to say, not an empty report."""
+    start = parse_when(since) if since else None
+    end = parse_when(until, end=True) if until else None
+    if start is not None and end is not None and end <= start:
+        raise UsageError(f"--until {until} is not after --since {since}: nothing could be in that period")
+    return start, end
+
+
 @dataclass
 class Totals:
     calls: int = 0
