@@ -188,6 +188,17 @@ def test_no_log_and_log_off_keep_nothing_new(route, fake_provider, home):
     }
 
 
+def test_a_follow_up_that_will_not_be_kept_says_so(route, fake_provider):
+    env = provider_env(fake_provider)
+    route("ask", "kept", env=env)
+    quiet = route("ask", "-c", "kept too", env=env)
+    assert "not kept" not in quiet.stderr
+    forgotten = route("ask", "-c", "sent with context, then forgotten", "--no-log", env=env)
+    assert forgotten.returncode == 0 and "this turn is not kept (--no-log)" in forgotten.stderr
+    route("log", "off")
+    assert "this turn is not kept (`route log off`)" in route("ask", "-c", "again", env=env).stderr
+
+
 def test_the_ledger_stays_free_of_prompt_text_and_the_history_is_private(route, fake_provider, home):
     route("ask", "a private question", env=provider_env(fake_provider))
     conn = sqlite3.connect(home / "data" / "ledger.sqlite3")

@@ -195,6 +195,9 @@ def _run(line: CommandLine, command: str, no_log: bool, follow: tuple[bool, str 
     if plan.continuity is not None and not plan.continuity.stays:
         notices = (*notices, plan.continuity.text)  # a conversation that moves says so, panel or not
     keeper = Keeper.for_run(paths, command, conversation, no_log)
+    if not keeper.enabled and (follow[0] or follow[1]):  # the follow-up is sent with its context, then forgotten
+        why = "--no-log" if no_log else "`route log off`"
+        notices = (*notices, f"this turn is not kept ({why}): a later -c continues from the turn before it")
     code = run_request(plan, policy, paths, world.environment, display, command, notices, planned.attempts, keep=keeper)
     if code:
         raise typer.Exit(code)
