@@ -116,3 +116,13 @@ def test_a_version_from_the_future_and_a_tier_off_the_scale_are_refused(route, t
     assert result.returncode == 2
     assert "p.yaml:1: version 7 is not known" in result.stderr
     assert "p.yaml:4: model 'claude-haiku': tier must be 1 to 4 (got 9)" in result.stderr
+
+
+def test_a_map_reduce_chunk_below_the_smallest_is_refused_at_its_line(route, tmp_path):
+    """Chunks are never cut below 1,000 tokens: a smaller setting passed validation, then failed every big summary."""
+    path = tmp_path / "mr.yaml"
+    path.write_text("map_reduce:\n  above_tokens: 300\n  chunk_tokens: 200\n", encoding="utf-8")
+    result = route("policy", "validate", str(path))
+    assert result.returncode == 2, result.stderr
+    assert f"{path}:3: map_reduce.chunk_tokens must be a number of tokens of at least 1,000" in result.stderr
+    assert "above_tokens" not in result.stderr  # map-reducing from 300 tokens is odd, not wrong

@@ -11,7 +11,7 @@ from routecli.policy.located import LineDict
 from routecli.policy.merge import tag_origin
 from routecli.policy.named import name_entries
 from routecli.policy.problems import Problems
-from routecli.policy.types import MAX_TIER
+from routecli.policy.types import MAX_TIER, MIN_CHUNK_TOKENS
 
 # The shape of each section. A type name, or a nested dict for a mapping, or ("map", spec) for a
 # name -> entry mapping. "num" is a non-negative number; "int+" a positive integer; "secs" a timeout.
@@ -84,7 +84,7 @@ _SCHEMA: dict[str, Any] = {
         "per_user_day": "num?",  # each user's share, with a ledger a team shares (issue 14)
         "per_user_month": "num?",
     },
-    "map_reduce": {"chunk_tokens": "int+", "partial_tokens": "int+", "concurrency": "int+", "above_tokens": "int+?"},
+    "map_reduce": {"chunk_tokens": "chunk", "partial_tokens": "int+", "concurrency": "int+", "above_tokens": "int+?"},
     "privacy": {"local_only": "list[str]"},
     "ledger": {"url": "str"},  # a PostgreSQL ledger a team shares; never with a password (issue 14)
 }
@@ -105,6 +105,8 @@ def _type_ok(kind: str, value: Any) -> bool:
         return isinstance(value, bool)
     if kind in ("int", "int+"):
         return isinstance(value, int) and not isinstance(value, bool) and (kind == "int" or value > 0)
+    if kind == "chunk":  # map-reduce never cuts an input finer than this: a smaller setting could only fail later
+        return isinstance(value, int) and not isinstance(value, bool) and value >= MIN_CHUNK_TOKENS
     if kind == "num":
         return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
     if kind == "secs":  # NaN and infinity fail the comparison too
@@ -127,6 +129,7 @@ _DESCRIBE = {
     "bool": "true or false",
     "int": "an integer",
     "int+": "a positive integer",
+    "chunk": f"a number of tokens of at least {MIN_CHUNK_TOKENS:,}",
     "num": "a number >= 0",
     "secs": f"a number of seconds above 0 and at most {MAX_TIMEOUT_S}",
     "list[str]": "a list of strings",

@@ -21,6 +21,7 @@ ON_CONCERNS = ("warn", "escalate")  # what a reviewer's concerns lead to (tasks.
 # eq=False throughout: policy objects are never compared, and every generated method costs start-up time.
 
 
+MIN_CHUNK_TOKENS = 1000  # the smallest map-reduce chunk (routing/mapreduce.py halves a chunk down to it)
 MAX_TIER = 4  # tiers run from 1 (the cheapest model that will do) to 4 (the strongest)
 
 

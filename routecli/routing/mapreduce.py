@@ -13,7 +13,7 @@ from decimal import ROUND_CEILING, Decimal
 
 from routecli.errors import BudgetError, NoModelError
 from routecli.policy.prices import PriceTable, money
-from routecli.policy.types import MapReduceSettings, Policy
+from routecli.policy.types import MIN_CHUNK_TOKENS, MapReduceSettings, Policy
 from routecli.routing.caps import Cap, attempt_worst, run_cap
 from routecli.routing.chunking import Chunk, split
 from routecli.routing.classify import Complexity, TaskChoice
@@ -117,7 +117,7 @@ def _chunk_budget(policy: Policy, prices: PriceTable, state: RoutingState, optio
                   settings: MapReduceSettings) -> tuple[int, Decision]:
     """The chunk size: the setting, shrunk until the cheapest capable model takes a chunk that big."""
     size = settings.chunk_tokens
-    while size >= 1000:
+    while size >= MIN_CHUNK_TOKENS:
         decision = _decide_for(policy, prices, state, options, size + PROMPT_OVERHEAD, "map: one chunk")
         if decision.chosen is not None:
             return size, decision
