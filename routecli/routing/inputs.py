@@ -197,14 +197,15 @@ def read_stdin() -> bytes:
         return b""
 
 
-def _too_large(name: str, limit: int = MAX_INPUT_BYTES) -> InputError:
+def _too_large(name: str, limit: int) -> InputError:
     return InputError(f"{name}: larger than {limit // (1 << 20):,} MiB, the most route reads of one input")
 
 
-def read_bounded(buffer: object, name: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+def read_bounded(buffer: object, name: str, limit: int | None = None) -> bytes:
     """Read a stream into one buffer: exactly sized for a regular file, grown in place for a pipe, so a big
     input is not held twice while it is read. NUL bytes in the first chunk refuse it before the rest is read
-    (/dev/zero), and so does growing past MAX_INPUT_BYTES (an endless pipe): memory is never exhausted."""
+    (/dev/zero), and so does growing past `limit` (an endless pipe): memory is never exhausted."""
+    limit = MAX_INPUT_BYTES if limit is None else limit  # read now: the tests lower it
     fileno = getattr(buffer, "fileno", None)
     try:
         size = os.fstat(fileno()).st_size if fileno else 0  # type: ignore[misc]
