@@ -148,3 +148,22 @@ def test_a_classifier_call_the_budget_no_longer_allows_is_not_made(route, fake_p
     assert "classifier model not consulted: refused by the daily budget of $1.00" in result.stderr, result.stderr
     assert not fake_provider.requests_for("gemini")
     assert result.returncode == 6  # the answer does not fit either, and refuse says so
+
+
+@pytest.mark.process
+def test_ctrl_c_during_the_review_keeps_the_answer_in_the_history(home, fake_provider, route):
+    """The answer was paid for and held back for its review: a stop then keeps it (marked interrupted), not the
+    reviewer's empty exchange."""
+    fake_provider.script("anthropic", Reply(text=ANSWER))
+    fake_provider.script("openai", Fault("hang"))  # the reviewer (gpt) never answers
+    proc = _start(home, fake_provider, "ask", SAFETY)
+    try:
+        _wait_for(lambda: len(fake_provider.requests_for("openai")) == 1 or proc.poll() is not None)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    (kept,) = route("log", "--json").json()
+    assert kept["reply"] == ANSWER and kept["model"] == "claude-sonnet" and kept["status"] == "interrupted", kept

@@ -202,6 +202,7 @@ def _run_request(
         return executor_with(out, stage, lambda attempt: journal.done(stage, attempt))
 
     started = time.monotonic()
+    answered: Outcome | None = None
     try:
         try:
             if plan.mapreduce is not None:
@@ -214,6 +215,7 @@ def _run_request(
                 outcome = Outcome(final.text, journal.attempts(), final.final)
             else:
                 outcome = executor_for(output, None).run(decision, options, call_for(request.prompt()))
+                answered = outcome  # held back while it is reviewed: a stop during the review keeps it
                 if plan.review is not None:
                     reviewed = _reviewed(plan, policy, environment, outcome, call_for, executor_with, journal)
                     outcome, review, escalation_failed = reviewed
@@ -224,6 +226,8 @@ def _run_request(
         cancel.set()
         _record(journal, output, keep_going=True)  # first: after SIGHUP, writing to the terminal may fail
         partial = Outcome(stop.outcome.text, journal.attempts())
+        if answered is not None and not stop.outcome.text:  # stopped while the answer was being reviewed
+            partial = Outcome(answered.text, journal.attempts(), answered.final)
         if display.json:
             with contextlib.suppress(OSError):
                 print_json(result_dict(plan, partial, command, error="interrupted"))
