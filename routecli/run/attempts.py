@@ -11,7 +11,7 @@ from typing import Protocol
 from routecli.errors import Stopped
 from routecli.policy.keyshapes import mask_keys, shown_model_id
 from routecli.policy.prices import PriceTable
-from routecli.providers.base import ProviderError, UsageReport
+from routecli.providers.base import Event, ProviderError, StreamEnd, TextDelta, UsageReport
 from routecli.routing.tokens import bounds
 from routecli.turns import Turn
 from routecli.values import frozen
@@ -217,6 +217,16 @@ def in_flight(attempt: Attempt, prices: PriceTable, prompt_tokens: int, reserve:
         attempt, status=IN_FLIGHT, input_tokens=prompt_tokens, output_tokens=reserve, usage_estimated=True,
         cost_usd=cost,
     )
+
+
+def take_event(attempt: Attempt, event: Event) -> None:
+    """What one stream event adds to an attempt: text, usage, or why the reply stopped."""
+    if isinstance(event, TextDelta):
+        attempt.add_text(event.text)
+    elif isinstance(event, UsageReport):
+        apply_usage(attempt, event)
+    elif isinstance(event, StreamEnd):
+        attempt.stop_reason = event.stop_reason
 
 
 def apply_usage(attempt: Attempt, usage: UsageReport) -> None:

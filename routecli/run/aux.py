@@ -14,16 +14,16 @@ from collections.abc import Callable
 from routecli.policy.environment import Environment
 from routecli.policy.prices import PriceTable
 from routecli.policy.types import Policy
-from routecli.providers.base import ChatRequest, ProviderError, StreamEnd, TextDelta, UsageReport
+from routecli.providers.base import ChatRequest, ProviderError
 from routecli.providers.guard import CALL_TIMING, Timing
 from routecli.run.attempts import (
     Attempt,
     Interrupted,
     Outcome,
-    apply_usage,
     estimate_tokens,
     finish_costs,
     in_flight,
+    take_event,
 )
 from routecli.run.executor import endpoint_for, timeouts_for
 
@@ -55,12 +55,7 @@ def call_aux(
     CALL_TIMING.set(timing)
     try:
         for event in get_adapter(endpoint.wire)(endpoint, request, timeouts_for(policy, alias)):
-            if isinstance(event, TextDelta):
-                attempt.add_text(event.text)
-            elif isinstance(event, UsageReport):
-                apply_usage(attempt, event)
-            elif isinstance(event, StreamEnd):
-                attempt.stop_reason = event.stop_reason
+            take_event(attempt, event)
         attempt.status = "ok"
     except ProviderError as error:
         attempt.failed(error)

@@ -25,10 +25,8 @@ from routecli.providers.base import (
     Endpoint,
     ErrorKind,
     ProviderError,
-    StreamEnd,
     TextDelta,
     Timeouts,
-    UsageReport,
 )
 from routecli.providers.guard import CALL_CANCEL, CALL_TIMING, CallCancelled, Timing
 from routecli.routing.decide import Decision, RoutingState, output_reserve
@@ -42,11 +40,11 @@ from routecli.run.attempts import (
     Output,
     OutputClosed,
     Waiting,
-    apply_usage,
     check_reply,
     estimate_tokens,
     finish_costs,
     in_flight,
+    take_event,
 )
 from routecli.run.capguard import CapGuard
 from routecli.run.failures import (
@@ -284,18 +282,14 @@ class Executor:
             if self.waiting is not None:
                 self.waiting.start(alias)
             for event in get_adapter(endpoint.wire)(endpoint, request, timeouts):
+                take_event(attempt, event)
                 if isinstance(event, TextDelta):
                     if attempt.first_token_s is None:
                         attempt.first_token_s = _provider_seconds(clock, timing)
                         if self.waiting is not None:
                             self.waiting.stop()  # wiped before the text lands on the same screen
-                    attempt.add_text(event.text)
                     if call.stream_to_output:
                         self.output.emit(event.text)
-                elif isinstance(event, UsageReport):
-                    apply_usage(attempt, event)
-                elif isinstance(event, StreamEnd):
-                    attempt.stop_reason = event.stop_reason
             attempt.status = "ok"
         except ProviderError as error:
             attempt.failed(error)
