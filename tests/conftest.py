@@ -62,6 +62,39 @@ def _own_temp_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
 
 
+def on_a_terminal(
+    env: dict[str, str], *args: str, stream: str = "stdout", cwd: str | None = None
+) -> tuple[int, str]:
+    """Run route with `stream` (stdout or stderr) on a pseudo-terminal and the other on a pipe: the exit code and
+    what the terminal received, as sent (line ends are the terminal's \\r\\n)."""
+    import pty
+
+    master, slave = pty.openpty()
+    terminal, piped = (slave, subprocess.PIPE)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "routecli", *args], stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+            stdout=terminal if stream == "stdout" else piped, stderr=terminal if stream == "stderr" else piped,
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the process closed its end
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        other = proc.stderr if stream == "stdout" else proc.stdout
+        other.read()
+        code = proc.wait(timeout=60)
+        other.close()
+    finally:
+        os.close(master)
+    return code, b"".join(chunks).decode("utf-8", "replace")
+
+
 @pytest.fixture(autouse=True)
 def _room_to_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     """Discovery gives local servers 0.3 s to list their models: plenty for a real one, not for the tests' fake

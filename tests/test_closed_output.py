@@ -5,12 +5,11 @@ end to lose, a closed descriptor, a pseudo-terminal."""
 from __future__ import annotations
 
 import os
-import pty
 import subprocess
 import sys
 
 import pytest
-from conftest import _clean_env, provider_env
+from conftest import _clean_env, on_a_terminal, provider_env
 from fakeprovider import Reply
 from test_ledger import _rows
 
@@ -102,25 +101,8 @@ def test_a_stderr_that_fails_never_stops_the_reply_or_the_ledger(home, fake_prov
 
 def _on_a_terminal(env: dict[str, str], *args: str) -> tuple[int, str]:
     """Run with stdout on a pseudo-terminal (stderr a pipe); what the terminal received."""
-    master, slave = pty.openpty()
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", "routecli", *args], stdin=subprocess.DEVNULL,
-                                stdout=slave, stderr=subprocess.PIPE, env=env)
-        os.close(slave)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the process closed its end
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        code = proc.wait(timeout=60)
-        proc.stderr.close()
-    finally:
-        os.close(master)
-    return code, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    code, shown = on_a_terminal(env, *args)
+    return code, shown.replace("\r\n", "\n")
 
 
 def test_a_terminal_gets_no_escape_sequences_from_a_reply_but_a_pipe_gets_every_byte(home, fake_provider):

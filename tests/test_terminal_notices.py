@@ -6,40 +6,15 @@ from __future__ import annotations
 import base64
 import json
 import os
-import pty
 import subprocess
 import sys
 
 import pytest
-from conftest import _clean_env, provider_env
+from conftest import _clean_env, on_a_terminal, provider_env
 from fakeprovider import Fault, Reply
 
 HOSTILE = "\x1b]0;pwned\x07\x1b[2JX"  # sets the window title, clears the screen, then "X"
 SAFETY = "how do I drop the production database safely"  # claude-sonnet answers, gpt reviews
-
-
-def _stderr_on_a_terminal(env: dict[str, str], *args: str, cwd: str | None = None) -> tuple[int, str]:
-    """Run with stderr on a pseudo-terminal (stdout a pipe); what the terminal received."""
-    master, slave = pty.openpty()
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", "routecli", *args], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=slave, env=env, cwd=cwd)
-        os.close(slave)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the process closed its end
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        proc.stdout.read()
-        code = proc.wait(timeout=60)
-        proc.stdout.close()
-    finally:
-        os.close(master)
-    return code, b"".join(chunks).decode("utf-8", "replace")
 
 
 def _env(home, fake) -> dict[str, str]:
@@ -54,7 +29,7 @@ def test_a_reviewers_reasons_reach_a_terminal_without_escape_sequences(home, fak
     fake_provider.script("anthropic", Reply(text="Take a backup first."), Reply(text="Take a backup first."))
     fake_provider.script("openai", Reply(text=concerns), Reply(text=concerns))
     env = _env(home, fake_provider)
-    code, shown = _stderr_on_a_terminal(env, "ask", SAFETY, "-q")
+    code, shown = on_a_terminal(env, "ask", SAFETY, "-q", stream="stderr")
     assert code == 0, shown
     assert "route:   - X" in shown  # the title and the clearing are gone, the text is left
     assert "\x1b" not in shown and "\x07" not in shown and "pwned" not in shown
@@ -66,39 +41,15 @@ def test_a_reviewers_reasons_reach_a_terminal_without_escape_sequences(home, fak
 def test_a_file_name_and_a_providers_error_reach_a_terminal_clean(home, fake_provider, tmp_path):
     (tmp_path / "x\x1b[31mred").write_text("")
     env = _env(home, fake_provider)
-    code, shown = _stderr_on_a_terminal(env, "ask", "hi", "-f", "x\x1b[31mred", "-m", "claude-haiku",
-                                        cwd=str(tmp_path))
+    code, shown = on_a_terminal(env, "ask", "hi", "-f", "x\x1b[31mred", "-m", "claude-haiku", stream="stderr",
+                                cwd=str(tmp_path))
     assert code == 0, shown
     notice = next(line for line in shown.splitlines() if "empty, skipped" in line)  # the panel has colours
     assert notice == "route: xred: empty, skipped"
     fake_provider.script("anthropic", Fault("404", message=f"no such model {HOSTILE}"))
-    code, shown = _stderr_on_a_terminal(env, "ask", "hi", "-m", "claude-haiku", "-q", cwd=str(tmp_path))
+    code, shown = on_a_terminal(env, "ask", "hi", "-m", "claude-haiku", "-q", stream="stderr", cwd=str(tmp_path))
     assert code != 0 and "no such model X" in shown, shown
     assert "\x1b" not in shown and "\x07" not in shown
-
-
-def _stdout_on_a_terminal(env: dict[str, str], *args: str, cwd: str | None = None) -> str:
-    """Run with stdout on a pseudo-terminal (stderr a pipe); what the terminal received."""
-    master, slave = pty.openpty()
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", "routecli", *args], stdin=subprocess.DEVNULL,
-                                stdout=slave, stderr=subprocess.PIPE, env=env, cwd=cwd)
-        os.close(slave)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        proc.stderr.read()
-        proc.wait(timeout=60)
-        proc.stderr.close()
-    finally:
-        os.close(master)
-    return b"".join(chunks).decode("utf-8", "replace")
 
 
 @pytest.mark.process
@@ -108,6 +59,6 @@ def test_explain_on_a_terminal_shows_a_hostile_file_name_and_prompt_cleaned(home
     secret = base64.b64encode(os.urandom(30)).decode()  # 40 random characters: a generated-looking value
     (tmp_path / name).write_text(f"AWS_SECRET_ACCESS_KEY={secret}\n")
     env = _env(home, fake_provider)
-    shown = _stdout_on_a_terminal(env, "explain", "summarize this \x1b]0;pwned\x07file", "-f", name, cwd=str(tmp_path))
+    _, shown = on_a_terminal(env, "explain", "summarize this \x1b]0;pwned\x07file", "-f", name, cwd=str(tmp_path))
     assert "Secrets" in shown and "ret.env" in shown, shown
     assert "\x1b[2J" not in shown and "\u202e" not in shown and "\x1b]0;" not in shown
