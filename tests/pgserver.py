@@ -98,8 +98,8 @@ def new_server() -> PgServer:
     return server
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
+def _running() -> Iterator[PgServer]:
+    """A new server, started, then stopped and removed (for the fixtures below)."""
     server = new_server()
     try:
         server.start()
@@ -107,6 +107,11 @@ def pg_server() -> Iterator[PgServer]:
     finally:
         server.stop()
         server.remove()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    yield from _running()
 
 
 _databases = itertools.count()
@@ -126,10 +131,4 @@ def pg_url(pg_server: PgServer) -> str:
 @pytest.fixture(scope="module")
 def pg_own_server() -> Iterator[PgServer]:
     """A server of the module's own, for tests that stop and start it (the session's one is shared)."""
-    server = new_server()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        server.remove()
+    yield from _running()
